@@ -1,0 +1,59 @@
+"""Events: one append-only record per change, written in the change's own transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from seatctl.models import Event
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    account_id: int | None = None,
+    licence_id: int | None = None,
+    quantity: int | None = None,
+    **details: Any,
+) -> None:
+    session.add(
+        Event(
+            at=at,
+            operator=operator,
+            action=action,
+            account_id=account_id,
+            licence_id=licence_id,
+            quantity=quantity,
+            details=json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
+        )
+    )
+
+
+def log_rows(session: Session, *, account: str | None = None, since: datetime | None = None,
+             operator: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
+    """The audit trail by time: at, operator, account, action, details (a JSON object)."""
+    from sqlmodel import col, select
+
+    from seatctl.models import Account
+    from seatctl.seats import find_account
+
+    query = select(Event, Account.slug).outerjoin(Account, Account.id == Event.account_id)
+    if account:
+        query = query.where(Event.account_id == find_account(session, account).id)
+    if since:
+        query = query.where(col(Event.at) >= since)
+    if operator:
+        query = query.where(Event.operator == operator)
+    if action:
+        query = query.where(Event.action == action)
+    return [
+        {"at": e.at.isoformat(timespec="seconds") + "Z", "operator": e.operator, "account": slug,
+         "action": e.action, "details": json.loads(e.details)}
+        for e, slug in session.exec(query.order_by(col(Event.at), col(Event.id))).all()
+    ]

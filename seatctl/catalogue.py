@@ -1,0 +1,137 @@
+"""Licence types and their price versions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from seatctl import audit
+from seatctl.context import Actor
+from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.models import Licence, LicencePrice
+from seatctl.periods import CYCLES
+from seatctl.pricing import Schedule, parse_tiers
+
+CODE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+def check_code(code: str, what: str = "licence code") -> str:
+    if not CODE.match(code):
+        raise UsageError(f"{what} '{code}' is not valid", "Use lower-case letters, digits, '-' or '_'")
+    return code
+
+
+def find(session: Session, code: str) -> Licence:
+    licence = session.exec(select(Licence).where(Licence.code == code)).first()
+    if licence is None:
+        raise NotFound(f"no licence type '{code}'", "See: seatctl licence list")
+    return licence
+
+
+def schedule_of(row: LicencePrice) -> Schedule:
+    return Schedule(parse_tiers(row.tiers), row.tier_mode, row.block)
+
+
+class PriceBook:
+    """Price versions loaded once per command: the latest set at or before an instant wins;
+    before the first version, the first one applies (a licence prices periods that began
+    before it was added)."""
+
+    def __init__(self, session: Session) -> None:
+        self._versions: dict[tuple[int, str], list[LicencePrice]] = {}
+        for row in session.exec(select(LicencePrice).order_by(col(LicencePrice.set_at), col(LicencePrice.id))):
+            self._versions.setdefault((row.licence_id, row.cycle), []).append(row)
+
+    def schedule(self, licence_id: int, cycle: str, at: datetime) -> Schedule | None:
+        versions = self._versions.get((licence_id, cycle))
+        if not versions:
+            return None
+        chosen = versions[0]
+        for row in versions:
+            if row.set_at <= at:
+                chosen = row
+        return schedule_of(chosen)
+
+
+def require_schedule(book: PriceBook, licence: Licence, cycle: str, at: datetime) -> Schedule:
+    assert licence.id is not None
+    schedule = book.schedule(licence.id, cycle, at)
+    if schedule is None:
+        raise Refused(
+            f"licence '{licence.code}' has no {cycle} price",
+            f"Set one: seatctl licence set-price {licence.code} --{'monthly' if cycle == 'monthly' else 'annual'} PRICE",
+        )
+    return schedule
+
+
+@dataclass(frozen=True)
+class PriceInput:
+    cycle: str
+    schedule: Schedule
+
+
+def add_licence(
+    session: Session, *, code: str, name: str, prices: list[PriceInput], actor: Actor, now: datetime,
+) -> Licence:
+    actor.require("billing", "add licence types")
+    check_code(code)
+    if not name.strip():
+        raise UsageError("a licence needs a name", "Add --name TEXT")
+    if session.exec(select(Licence).where(Licence.code == code)).first():
+        raise Refused(f"licence type '{code}' already exists", "See: seatctl licence list")
+    if not any(p.cycle == "monthly" for p in prices) and not any(p.cycle == "annual" for p in prices):
+        raise UsageError("a licence needs a price", "Add --monthly PRICE or --tiers SPEC")
+    licence = Licence(code=code, name=name, created_at=now)
+    session.add(licence)
+    session.flush()
+    _store_prices(session, licence, prices, now)
+    audit.record(session, at=now, operator=actor.name, action="licence.add", licence_id=licence.id,
+                 code=code, name=name, prices={p.cycle: p.schedule.spec() for p in prices})
+    return licence
+
+
+def _store_prices(session: Session, licence: Licence, prices: list[PriceInput], now: datetime) -> None:
+    assert licence.id is not None
+    for p in prices:
+        if p.cycle not in CYCLES:
+            raise UsageError(f"unknown cycle '{p.cycle}'", "Use monthly or annual")
+        session.add(LicencePrice(licence_id=licence.id, cycle=p.cycle, tiers=p.schedule.spec(),
+                                 tier_mode=p.schedule.mode, block=p.schedule.block, set_at=now))
+
+
+def set_price(session: Session, *, code: str, prices: list[PriceInput], actor: Actor, now: datetime) -> Licence:
+    """A new price version; it applies from each account's next period."""
+    actor.require("billing", "change prices")
+    licence = find(session, code)
+    if not prices:
+        raise UsageError("no price given", "Add --monthly PRICE, --annual PRICE or tiers")
+    _store_prices(session, licence, prices, now)
+    audit.record(session, at=now, operator=actor.name, action="licence.set-price", licence_id=licence.id,
+                 code=code, prices={p.cycle: p.schedule.spec() for p in prices})
+    return licence
+
+
+def list_licences(session: Session, *, now: datetime) -> list[dict[str, object]]:
+    book = PriceBook(session)
+    rows = []
+    for licence in session.exec(select(Licence).order_by(Licence.code)).all():
+        assert licence.id is not None
+        row: dict[str, object] = {"code": licence.code, "name": licence.name}
+        for cycle in CYCLES:
+            schedule = book.schedule(licence.id, cycle, now)
+            row[cycle] = None if schedule is None else _price_text(schedule)
+        rows.append(row)
+    return rows
+
+
+def _price_text(schedule: Schedule) -> str:
+    if len(schedule.tiers) == 1 and schedule.tiers[0].flat == 0:
+        text = str(schedule.tiers[0].unit)
+    else:
+        text = f"{schedule.mode} {schedule.spec()}"
+    if schedule.block > 1:
+        text += f" (blocks of {schedule.block})"
+    return text

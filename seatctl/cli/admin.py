@@ -1,0 +1,122 @@
+"""init, operator add|list|remove, log, demo."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from seatctl.cli.common import FormatOpt, Ledger, Options, execute
+
+operator_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(operator_app, name="operator", help="Who may do what (viewer < operator < billing < owner).")
+    app.command("log")(log)
+    app.command("demo")(demo)
+
+
+def init(
+    currency: Annotated[str | None, typer.Option("--currency", help="ISO 4217 code (default: config, else EUR).")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA zone (default: config, else UTC).")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Create the ledger (you become its owner) or upgrade an existing one."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import clock, config, db
+        from seatctl.cli.render import Output
+        from seatctl.operators import identity
+        from seatctl.schema import init_ledger
+
+        cfg = config.load(Options.config)
+        location = db.Location(config.database_location(Options.db, cfg))
+        result = init_ledger(location, currency=currency or cfg.currency, timezone=timezone or cfg.timezone,
+                             operator=identity(), busy_timeout=cfg.busy_timeout, now=clock.now())
+        message = {
+            "created": f"Created ledger {location.raw}; '{result.get('owner')}' is its owner.",
+            "upgraded": f"Upgraded ledger {location.raw} to revision {result['revision']}.",
+        }.get(str(result["status"]), f"Ledger {location.raw} is up to date.")
+        return Output(obj=result, message=message)
+
+    execute(fmt, produce)
+
+
+@operator_app.command("add")
+def operator_add(
+    name: Annotated[str, typer.Argument(help="Login name (SEATCTL_OPERATOR or the OS user).")],
+    role: Annotated[str, typer.Option("--role", help="viewer, operator, billing or owner.")],
+    fmt: FormatOpt = None,
+) -> None:
+    """Register an operator (owner only)."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl.cli.render import Output
+        from seatctl.operators import add_operator
+
+        lg = Ledger()
+        lg.write(lambda s, a, b: add_operator(s, name=name, role=role, actor=a, now=lg.now))
+        return Output(obj={"name": name, "role": role}, message=f"Added operator '{name}' ({role}).")
+
+    execute(fmt, produce)
+
+
+@operator_app.command("remove")
+def operator_remove(name: Annotated[str, typer.Argument(help="Login name.")], fmt: FormatOpt = None) -> None:
+    """Remove an operator (owner only; never the last owner)."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl.cli.render import Output
+        from seatctl.operators import remove_operator
+
+        lg = Ledger()
+        lg.write(lambda s, a, b: remove_operator(s, name=name, actor=a, now=lg.now))
+        return Output(obj={"name": name, "removed": True}, message=f"Removed operator '{name}'.")
+
+    execute(fmt, produce)
+
+
+@operator_app.command("list")
+def operator_list(fmt: FormatOpt = None) -> None:
+    """Operators and their roles."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl.cli.render import Output
+        from seatctl.operators import list_operators
+
+        return Output(rows=Ledger().read(lambda s, a, b: list_operators(s)), columns=["name", "role", "since"])
+
+    execute(fmt, produce)
+
+
+def log(
+    account: Annotated[str | None, typer.Option("--account")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO date or instant.")] = None,
+    operator: Annotated[str | None, typer.Option("--operator")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="e.g. buy, assign, denial, cycle.close.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The audit trail, by time."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import clock
+        from seatctl.audit import log_rows
+        from seatctl.cli.render import Output
+
+        after = clock.parse_instant(since) if since else None
+        rows = Ledger().read(lambda s, a, b: log_rows(s, account=account, since=after, operator=operator,
+                                                      action=action))
+        return Output(rows=rows, columns=["at", "operator", "account", "action", "details"])
+
+    execute(fmt, produce)
+
+
+def demo(
+    path: Annotated[str | None, typer.Option("--path", help="Folder for the sample ledger (default: a temporary one).")] = None,
+) -> None:
+    """Build a sample ledger and walk through every job, printing each command and its output."""
+    from seatctl.cli.demo import run_demo
+
+    raise typer.Exit(run_demo(path))

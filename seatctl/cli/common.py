@@ -1,0 +1,129 @@
+"""What every command shares: the --format option, the ledger session, the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from seatctl.cli.render import Output
+    from seatctl.config import Config
+    from seatctl.context import Actor, Books
+
+T = TypeVar("T")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    plain = "plain"
+    markdown = "markdown"
+    github = "github"
+    csv = "csv"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    Fmt | None,
+    typer.Option("--format", "-f", help="table (on a terminal), plain (when piped), markdown, github, csv, json.",
+                 case_sensitive=False, show_default=False),
+]
+
+
+class Options:
+    """Global options, set by the root callback."""
+
+    db: str | None = None
+    config: str | None = None
+
+
+class Ledger:
+    """The ledger a command works on: config, location, engine, clock, actor, books."""
+
+    def __init__(self) -> None:
+        from seatctl import clock, config
+
+        self.config: Config = config.load(Options.config)
+        self.location = config.database_location(Options.db, self.config)
+        self.now = clock.now()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from seatctl import db
+
+            self._engine = db.open_ledger(db.Location(self.location), busy_timeout=self.config.busy_timeout)
+        return self._engine
+
+    def books(self, session: Session) -> Books:
+        from seatctl.context import load_books
+
+        return load_books(session, tax_rate=self.config.tax_rate, invoice_prefix=self.config.invoice_prefix)
+
+    def actor(self, session: Session) -> Actor:
+        from seatctl.context import load_actor
+        from seatctl.operators import identity
+
+        return load_actor(session, identity())
+
+    def read(self, fn: Callable[[Session, Actor, Books], T]) -> T:
+        from seatctl import db
+
+        with db.read(self.engine) as session:
+            return fn(session, self.actor(session), self.books(session))
+
+    def write(self, fn: Callable[[Session, Actor, Books], T]) -> T:
+        """One transaction that takes the write lock first; denials survive the rollback."""
+        from seatctl import db
+        from seatctl.ledger import NoFreeSeat, record_denials
+
+        try:
+            with db.write(self.engine) as session:
+                return fn(session, self.actor(session), self.books(session))
+        except NoFreeSeat as err:
+            with db.write(self.engine) as session:
+                record_denials(session, err, actor=self.actor(session), now=self.now)
+            raise
+
+
+def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
+    """The error boundary: run, render once; errors become one `error: …` line and an exit code."""
+    from seatctl.errors import ExitCode, SeatctlError
+
+    try:
+        out = produce()
+        from seatctl.cli.render import render
+
+        render(out, fmt.value if fmt else None)
+    except SeatctlError as err:
+        if os.environ.get("SEATCTL_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(int(err.exit_code)) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except BrokenPipeError:
+        raise typer.Exit(0) from None
+    except Exception as exc:  # the last line of defence: never a traceback for users
+        if os.environ.get("SEATCTL_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc}. Run again with SEATCTL_DEBUG=1 and "
+              "report it", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def fail(what: str, hint: str | None = None, code: int = 2) -> Any:
+    from seatctl.errors import SeatctlError
+
+    err = SeatctlError(what, hint)
+    err.exit_code = code  # type: ignore[assignment]
+    raise err

@@ -1,0 +1,107 @@
+"""One renderer: the same rows become a Rich table, tabulate text, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
+
+
+@dataclass
+class Output:
+    """What a command prints: a listing (`rows`) or one object (`obj`), and a sentence for people."""
+
+    rows: list[dict[str, Any]] | None = None
+    obj: dict[str, Any] | None = None
+    message: str | None = None
+    columns: list[str] | None = None
+    title: str | None = None
+    note: str | None = None  # goes to stderr, whatever the format
+    extra: list[Output] = field(default_factory=list)
+
+
+def choose(fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def render(out: Output, fmt: str | None) -> None:
+    fmt = choose(fmt)
+    if out.note:
+        print(f"note: {out.note}", file=sys.stderr)
+    if fmt == "json":
+        payload = out.rows if out.rows is not None else (out.obj if out.obj is not None else {})
+        print(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))
+        return
+    if out.rows is not None and not out.rows and out.message and fmt in ("table", "plain"):
+        print(out.message)
+    elif out.rows is not None:
+        _table(out.rows, out.columns or (list(out.rows[0]) if out.rows else []), fmt, out.title)
+    elif out.obj is not None:
+        if fmt in ("table", "plain") and out.message:
+            print(out.message)
+        elif fmt == "csv":
+            _table([out.obj], list(out.obj), fmt, None)
+        else:
+            pairs = [{"field": k, "value": _cell(v)} for k, v in out.obj.items() if not isinstance(v, list | dict)
+                     or not (v and isinstance(v, list) and isinstance(v[0], dict))]
+            _table(pairs, ["field", "value"], fmt, out.title)
+    elif out.message:
+        print(out.message)
+    for more in out.extra:
+        if fmt in ("table", "plain", "markdown", "github"):
+            print()
+        render(more, fmt)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None) -> None:
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return
+    if fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for column in columns:
+            numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
+                          for r in rows)
+            table.add_column(column, justify="right" if numeric else "left")
+        for row in rows:
+            table.add_row(*[_cell(row.get(c)) for c in columns])
+        Console().print(table)
+        return
+    from tabulate import tabulate
+
+    style = {"plain": "plain", "markdown": "pipe", "github": "github"}[fmt]
+    if title and fmt == "plain":
+        print(title)
+    if not rows:
+        print("(none)" if fmt == "plain" else tabulate([], headers=columns, tablefmt=style))
+        return
+    print(tabulate([[_cell(r.get(c)) for c in columns] for r in rows], headers=columns, tablefmt=style,
+                   disable_numparse=True))

@@ -1,0 +1,280 @@
+"""Cycle close: apply pending changes, trim free seats above the minimum, bill the period."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from seatctl import audit, db
+from seatctl.catalogue import PriceBook, require_schedule
+from seatctl.context import Actor, Books
+from seatctl.invoices import Draft, LineDraft, issue, seat_line
+from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Minimum, Seat
+from seatctl.money import format_minor
+from seatctl.periods import Period, local_midnight, period_from
+from seatctl.seats import current_period, find_account, held_during
+
+
+@dataclass
+class CloseRow:
+    account: str
+    period_start: str
+    period_end: str
+    seats_cancelled: int
+    invoice: str | None
+    total_minor: int
+
+    def as_dict(self, books: Books) -> dict[str, object]:
+        return {
+            "account": self.account, "period_start": self.period_start, "period_end": self.period_end,
+            "seats_cancelled": self.seats_cancelled, "invoice": self.invoice,
+            "total": format_minor(self.total_minor, books.digits),
+        }
+
+
+def is_due(account: Account, now: datetime) -> bool:
+    return account.closed_at is None and account.period_end_at <= now
+
+
+def _apply_pending(session: Session, account: Account, boundary_end: Period) -> dict[str, object]:
+    """Changes that take effect at this boundary; returns what changed, for the event."""
+    applied: dict[str, object] = {}
+    if account.pending_cycle:
+        applied["cycle"] = account.pending_cycle
+        account.cycle = account.pending_cycle
+        account.anchor = boundary_end.end  # a cycle change makes the boundary the new anchor
+        account.pending_cycle = None
+    if account.pending_anchor:
+        applied["anchor"] = account.pending_anchor.isoformat()
+        account.anchor = account.pending_anchor
+        account.pending_anchor = None
+    lowered = session.exec(
+        select(Minimum).where(Minimum.account_id == account.id, col(Minimum.pending_quantity).is_not(None))
+    ).all()
+    for minimum in lowered:
+        assert minimum.pending_quantity is not None
+        minimum.quantity = minimum.pending_quantity
+        minimum.pending_quantity = None
+        session.add(minimum)
+    if lowered:
+        applied["minimums"] = {m.licence_id: m.quantity for m in lowered}
+    return applied
+
+
+def _counts_at_end(session: Session, account_id: int, end_at: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """(owned, in use) per licence during the last instant before `end_at`."""
+    owned = dict(session.exec(
+        select(Seat.licence_id, func.count()).where(
+            Seat.account_id == account_id, col(Seat.bought_at) < end_at,
+            (col(Seat.cancelled_at).is_(None)) | (col(Seat.cancelled_at) >= end_at),
+        ).group_by(Seat.licence_id)
+    ).all())
+    in_use = dict(session.exec(
+        select(Assignment.licence_id, func.count()).where(
+            Assignment.account_id == account_id, col(Assignment.assigned_at) < end_at,
+            (col(Assignment.released_at).is_(None)) | (col(Assignment.released_at) >= end_at),
+        ).group_by(Assignment.licence_id)
+    ).all())
+    return owned, in_use
+
+
+def _trim(session: Session, account: Account, end_at: datetime) -> int:
+    """Cancel free seats above max(in use at the end, minimum), most recently bought first."""
+    assert account.id is not None
+    owned, in_use = _counts_at_end(session, account.id, end_at)
+    minimums = dict(session.exec(
+        select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)
+    ).all())
+    cancelled = 0
+    for licence_id, count in owned.items():
+        excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
+        if excess <= 0:
+            continue
+        busy = select(Assignment.seat_id).where(
+            Assignment.account_id == account.id, Assignment.licence_id == licence_id,
+            col(Assignment.seat_id).is_not(None),
+            (col(Assignment.released_at).is_(None)) | (col(Assignment.released_at) >= end_at),
+        )
+        victims = session.exec(
+            select(Seat.id).where(
+                Seat.account_id == account.id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None),
+                col(Seat.bought_at) < end_at, col(Seat.id).not_in(busy),
+            ).order_by(col(Seat.bought_at).desc(), col(Seat.id).desc()).limit(excess)
+        ).all()
+        if victims:
+            session.execute(update(Seat).where(col(Seat.id).in_(victims)).values(cancelled_at=end_at))
+            cancelled += len(victims)
+    return cancelled
+
+
+def _close_out(session: Session, account: Account, end_at: datetime) -> int:
+    """A closed account's last close: release every seat and cancel it at the period end."""
+    session.execute(update(Assignment).where(
+        Assignment.account_id == account.id, col(Assignment.released_at).is_(None)
+    ).values(released_at=end_at))
+    result = session.execute(update(Seat).where(
+        Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
+    ).values(cancelled_at=end_at))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _peak_lines(session: Session, account: Account, ended: Period, start_at: datetime, end_at: datetime,
+                cycle: str, books: Books, book: PriceBook, licences: dict[int, Licence]) -> list[LineDraft]:
+    """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
+    assert account.id is not None
+    changes: dict[int, list[tuple[datetime, int]]] = {}
+    for licence_id, assigned_at, released_at in session.exec(
+        select(Assignment.licence_id, Assignment.assigned_at, Assignment.released_at).where(
+            Assignment.account_id == account.id, held_during(start_at, end_at)
+        )
+    ).all():
+        changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
+        if released_at is not None and released_at < end_at:
+            changes[licence_id].append((released_at, -1))
+    minimums = dict(session.exec(
+        select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)
+    ).all())
+    lines = []
+    for licence_id in sorted(set(changes) | {k for k, v in minimums.items() if v}):
+        peak = level = 0
+        for _, delta in sorted(changes.get(licence_id, []), key=lambda c: (c[0], c[1])):
+            level += delta
+            peak = max(peak, level)
+        quantity = max(peak, minimums.get(licence_id, 0))
+        if quantity == 0:
+            continue
+        licence = licences[licence_id]
+        schedule = require_schedule(book, licence, cycle, start_at)
+        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
+                               whole_period=schedule.price(quantity), start=ended.start, end=ended.end,
+                               period_days=ended.days, books=books, what="peak usage"))
+    return lines
+
+
+def _renewal_lines(session: Session, account: Account, new: Period, start_at: datetime, books: Books,
+                   book: PriceBook, licences: dict[int, Licence]) -> list[LineDraft]:
+    assert account.id is not None
+    kept = session.exec(
+        select(Seat.licence_id, func.count()).where(
+            Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
+        ).group_by(Seat.licence_id).order_by(Seat.licence_id)
+    ).all()
+    lines = []
+    for licence_id, quantity in kept:
+        licence = licences[licence_id]
+        schedule = require_schedule(book, licence, account.cycle, start_at)
+        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
+                               whole_period=schedule.price(quantity), start=new.start, end=new.end,
+                               period_days=new.days, books=books, what="renewal"))
+    return lines
+
+
+def close_period(session: Session, account: Account, *, now: datetime, books: Books, book: PriceBook,
+                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
+    """Close the account's current (ended) period in the caller's transaction."""
+    assert account.id is not None and is_due(account, now)
+    if licences is None:
+        licences = {lic.id: lic for lic in session.exec(select(Licence)).all() if lic.id is not None}
+    ended = current_period(account)
+    start_at = local_midnight(ended.start, account.timezone)
+    end_at = account.period_end_at
+    old_cycle = account.cycle
+    usage = (_peak_lines(session, account, ended, start_at, end_at, old_cycle, books, book, licences)
+             if account.mode == "peak" else [])
+    applied = _apply_pending(session, account, ended)
+    lines: list[LineDraft] = []
+    new: Period | None = None
+    if account.status == "closed":
+        cancelled = _close_out(session, account, end_at)
+        account.closed_at = now
+    else:
+        cancelled = _trim(session, account, end_at) if account.mode == "allocation" else 0
+        new = period_from(ended.end, account.anchor, account.cycle)
+        if account.mode == "allocation":
+            lines = _renewal_lines(session, account, new, end_at, books, book, licences)
+    invoice = None
+    if account.status != "trial":
+        draft = Draft(account_id=account.id, kind="renewal" if lines else "usage",
+                      period_start=new.start if lines and new else ended.start,
+                      period_end=new.end if lines and new else ended.end, lines=lines + usage)
+        if draft.lines:
+            discount = Decimal(account.discount) if account.discount else None
+            invoice = issue(session, draft, books=books, at=now, actor=actor, discount=discount)
+    total = invoice.total_minor if invoice else 0
+    session.add(ClosedPeriod(account_id=account.id, period_start=ended.start, period_end=ended.end,
+                             closed_at=now, seats_cancelled=cancelled,
+                             invoice_id=invoice.id if invoice else None, total_minor=total))
+    if new is not None:
+        account.period_start, account.period_end = new.start, new.end
+        account.period_end_at = local_midnight(new.end, account.timezone)
+    session.add(account)
+    row = CloseRow(account.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled,
+                   invoice.number if invoice else None, total)
+    audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=account.id,
+                 automatic=automatic, period_start=row.period_start, period_end=row.period_end,
+                 seats_cancelled=cancelled, invoice=row.invoice, total=format_minor(total, books.digits),
+                 applied=applied or None)
+    session.flush()
+    return row
+
+
+def close_due(session: Session, account: Account, *, now: datetime, books: Books, actor: Actor,
+              automatic: bool, book: PriceBook | None = None) -> list[CloseRow]:
+    """Close every ended period of one account, oldest first, in the caller's transaction."""
+    rows = []
+    book = book or PriceBook(session)
+    while is_due(account, now):
+        rows.append(close_period(session, account, now=now, books=books, book=book, actor=actor,
+                                 automatic=automatic))
+    return rows
+
+
+def due_accounts(session: Session, *, now: datetime, slug: str | None = None) -> list[tuple[int, str]]:
+    query = select(Account.id, Account.slug).where(col(Account.closed_at).is_(None),
+                                                   col(Account.period_end_at) <= now)
+    if slug is not None:
+        find_account(session, slug)
+        query = query.where(Account.slug == slug)
+    return [(int(i), s) for i, s in session.exec(query.order_by(Account.slug)).all() if i is not None]
+
+
+def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug: str | None = None,
+              dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[CloseRow]:
+    """The cron job: one transaction per account period (a dry run rolls back one big one)."""
+    actor.require("billing", "close billing cycles")
+    with db.read(engine) as session:
+        due = due_accounts(session, now=now, slug=slug)
+    rows: list[CloseRow] = []
+    if dry_run:
+        with db.write(engine) as session:
+            book = PriceBook(session)
+            for done, (account_id, _) in enumerate(due, 1):
+                account = session.get(Account, account_id)
+                assert account is not None
+                rows.extend(close_due(session, account, now=now, books=books, actor=actor,
+                                      automatic=False, book=book))
+                if progress:
+                    progress(done, len(due))
+            session.rollback()
+        return rows
+    for done, (account_id, _) in enumerate(due, 1):
+        rows.extend(_close_account(engine, account_id, now=now, books=books, actor=actor))
+        if progress:
+            progress(done, len(due))
+    return rows
+
+
+def _close_account(engine: Engine, account_id: int, *, now: datetime, books: Books,
+                   actor: Actor) -> Iterator[CloseRow]:
+    while True:
+        with db.write(engine) as session:
+            account = session.exec(select(Account).where(Account.id == account_id).with_for_update()).one()
+            if not is_due(account, now):  # another run closed it meanwhile
+                return
+            yield close_period(session, account, now=now, books=books, book=PriceBook(session),
+                               actor=actor, automatic=False)

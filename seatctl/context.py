@@ -1,0 +1,67 @@
+"""Who is acting and the ledger-wide facts billing needs, passed to every domain call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from seatctl.errors import NotFound, PermissionDenied
+from seatctl.models import ROLES, Operator, Setting
+
+
+@dataclass(frozen=True)
+class Books:
+    currency: str = "EUR"
+    digits: int = 2
+    timezone: str = "UTC"
+    tax_rate: Decimal | None = None
+    invoice_prefix: str = "INV-"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    def require(self, role: str, doing: str) -> None:
+        if not self.can(role):
+            raise PermissionDenied(
+                f"operator '{self.name}' ({self.role}) may not {doing}",
+                f"It needs the '{role}' role: seatctl operator add {self.name} --role {role}",
+            )
+
+
+SYSTEM = Actor("seatctl", "owner")  # for bookkeeping done on the ledger's behalf
+
+
+def load_books(session: Session, *, tax_rate: Decimal | None = None, invoice_prefix: str = "INV-") -> Books:
+    values = {s.key: s.value for s in session.exec(select(Setting)).all()}
+    return Books(
+        currency=values.get("currency", "EUR"),
+        digits=int(values.get("minor_digits", "2")),
+        timezone=values.get("timezone", "UTC"),
+        tax_rate=tax_rate,
+        invoice_prefix=invoice_prefix,
+    )
+
+
+def load_actor(session: Session, name: str) -> Actor:
+    op = session.exec(select(Operator).where(Operator.name == name)).first()
+    if op is None:
+        raise PermissionDenied(
+            f"'{name}' is not a registered operator of this ledger",
+            f"An owner can add it: seatctl operator add {name} --role operator",
+        )
+    return Actor(op.name, op.role)
+
+
+def find_operator(session: Session, name: str) -> Operator:
+    op = session.exec(select(Operator).where(Operator.name == name)).first()
+    if op is None:
+        raise NotFound(f"no operator '{name}'", "See: seatctl operator list")
+    return op

@@ -1,0 +1,137 @@
+"""The engine factory and the two kinds of transaction (read; write takes the lock first)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlmodel import Session
+
+from seatctl.errors import Busy, NotFound, SeatctlError
+
+# The Alembic head this code expects; a test checks it against migrations/versions.
+SCHEMA_REVISION = "0001"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the ledger is: a SQLite file path or a database URL."""
+
+    raw: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return "://" not in self.raw or self.raw.startswith("sqlite")
+
+    @property
+    def path(self) -> Path:
+        if self.raw.startswith("sqlite"):
+            return Path(self.raw.split(":///", 1)[1])
+        return Path(self.raw)
+
+    def exists(self) -> bool:
+        return self.path.is_file() if self.is_sqlite else True
+
+    def url(self, create: bool = False) -> str:
+        if not self.is_sqlite:
+            return self.raw
+        mode = "rwc" if create else "rw"  # rw never creates a missing file
+        return f"sqlite:///file:{self.path.resolve()}?mode={mode}&uri=true"
+
+
+def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool = False) -> Engine:
+    if not location.is_sqlite:
+        return create_engine(location.raw, pool_pre_ping=False)
+    engine = create_engine(
+        location.url(create),
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA trusted_schema = OFF")
+        cur.execute("PRAGMA synchronous = FULL")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: object) -> None:
+        write = conn.get_execution_options().get("seatctl_write", False)  # type: ignore[attr-defined]
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
+
+    return engine
+
+
+def _translate(err: exc.OperationalError) -> SeatctlError:
+    message = str(err.orig)
+    if "locked" in message or "busy" in message:
+        return Busy("the ledger is busy (another seatctl is writing)", "Try again in a moment")
+    if "no such table" in message:
+        return Busy("the ledger has no schema", "Run: seatctl init")
+    return Busy(f"the ledger cannot be used: {message}", "Check the file and its permissions")
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Session]:
+    """One write transaction: the write lock first, then checks, writes and the event."""
+    try:
+        with Session(engine.execution_options(seatctl_write=True), expire_on_commit=False) as session:
+            session.connection()  # BEGIN IMMEDIATE now, before anything is read
+            yield session
+            session.commit()
+    except exc.OperationalError as err:
+        raise _translate(err) from err
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Session]:
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    except exc.OperationalError as err:
+        raise _translate(err) from err
+
+
+def stored_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except exc.OperationalError as err:
+        if "no such table" in str(err.orig):
+            return None
+        raise _translate(err) from err
+    except exc.ProgrammingError:  # PostgreSQL: relation does not exist
+        return None
+    return row[0] if row else None
+
+
+def open_ledger(location: Location, *, busy_timeout: float = 10.0) -> Engine:
+    """The engine of an existing, up-to-date ledger; never creates one."""
+    if not location.exists():
+        raise NotFound(f"no ledger at '{location.raw}'", "Create it: seatctl init")
+    engine = make_engine(location, busy_timeout=busy_timeout)
+    revision = stored_revision(engine)
+    if revision != SCHEMA_REVISION:
+        raise Busy(
+            f"the ledger's schema is at revision {revision or 'none'}, this seatctl needs {SCHEMA_REVISION}",
+            "Upgrade it: seatctl init",
+        )
+    return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, whatever the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)

@@ -1,0 +1,234 @@
+"""Invoices: gapless numbers, lines rounded one by one, discount and tax lines, credit notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from seatctl import audit
+from seatctl.context import Actor, Books
+from seatctl.errors import NotFound, Refused
+from seatctl.models import Account, Invoice, InvoiceCounter, InvoiceLine, Licence
+from seatctl.money import format_minor, to_minor
+from seatctl.periods import local_date
+
+CREDIT_SERIES = "CN-"
+
+
+@dataclass
+class LineDraft:
+    account_id: int
+    licence_id: int | None
+    kind: str  # seat, discount, tax
+    description: str
+    quantity: int
+    unit_price_minor: int
+    period_start: date
+    period_end: date
+    days: int
+    period_days: int
+    amount_minor: int
+
+
+def seat_line(
+    *, account_id: int, licence: Licence, quantity: int, whole_period: Decimal, start: date, end: date,
+    period_days: int, books: Books, what: str,
+) -> LineDraft:
+    """One line for one licence and one span: round(whole_period × days / period_days)."""
+    days = (end - start).days
+    amount = max(Decimal(0), whole_period * days / period_days)
+    unit = whole_period / quantity if quantity else Decimal(0)
+    return LineDraft(
+        account_id=account_id, licence_id=licence.id, kind="seat",
+        description=f"{licence.name} ({licence.code}) {what}", quantity=quantity,
+        unit_price_minor=to_minor(unit, books.digits), period_start=start, period_end=end,
+        days=days, period_days=period_days, amount_minor=to_minor(amount, books.digits),
+    )
+
+
+@dataclass
+class Draft:
+    account_id: int
+    kind: str
+    period_start: date
+    period_end: date
+    lines: list[LineDraft] = field(default_factory=list)
+
+    @property
+    def billable_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+
+def _next_number(session: Session, series: str, year: int) -> tuple[int, str]:
+    counter = session.get(InvoiceCounter, (series, year))
+    if counter is None:
+        counter = InvoiceCounter(series=series, year=year, last=0)
+    counter.last += 1
+    session.add(counter)
+    return counter.last, f"{series}{year}-{counter.last:06d}"
+
+
+def complete(draft: Draft, *, books: Books, discount: Decimal | None) -> tuple[list[LineDraft], int, int]:
+    """The draft's lines plus its discount and tax lines; returns (lines, subtotal, tax)."""
+    lines = list(draft.lines)
+    first = lines[0]
+    if discount and draft.billable_minor:
+        off = to_minor(Decimal(draft.billable_minor) * discount / 100, 0)
+        lines.append(LineDraft(
+            account_id=draft.account_id, licence_id=None, kind="discount", description=f"Discount {discount}%",
+            quantity=1, unit_price_minor=-off, period_start=first.period_start, period_end=first.period_end,
+            days=first.days, period_days=first.period_days, amount_minor=-off,
+        ))
+    subtotal = sum(line.amount_minor for line in lines)
+    tax = 0
+    if books.tax_rate and subtotal:
+        tax = to_minor(Decimal(subtotal) * books.tax_rate / 100, 0)
+        days = (draft.period_end - draft.period_start).days
+        lines.append(LineDraft(
+            account_id=draft.account_id, licence_id=None, kind="tax", description=f"Tax {books.tax_rate}%",
+            quantity=1, unit_price_minor=tax, period_start=draft.period_start, period_end=draft.period_end,
+            days=days, period_days=days, amount_minor=tax,
+        ))
+    return lines, subtotal, tax
+
+
+def issue(
+    session: Session, draft: Draft, *, books: Books, at: datetime, actor: Actor, discount: Decimal | None,
+) -> Invoice | None:
+    """Write the invoice of a draft; none when its lines bill nothing."""
+    if draft.billable_minor == 0:
+        return None
+    lines, subtotal, tax = complete(draft, books=books, discount=discount)
+    year = local_date(at, books.timezone).year
+    seq, number = _next_number(session, books.invoice_prefix, year)
+    invoice = Invoice(
+        number=number, series=books.invoice_prefix, year=year, seq=seq, account_id=draft.account_id,
+        kind=draft.kind, issued_at=at, period_start=draft.period_start, period_end=draft.period_end,
+        currency=books.currency, subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
+    )
+    session.add(invoice)
+    session.flush()
+    assert invoice.id is not None
+    session.add_all(
+        InvoiceLine(invoice_id=invoice.id, line_no=i, **line.__dict__) for i, line in enumerate(lines, 1)
+    )
+    audit.record(
+        session, at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
+        number=number, kind=draft.kind, total=format_minor(subtotal + tax, books.digits),
+    )
+    return invoice
+
+
+def void(session: Session, number: str, *, reason: str, books: Books, at: datetime, actor: Actor) -> Invoice:
+    """A credit note that cancels an invoice; the invoice itself never changes."""
+    actor.require("billing", "void invoices")
+    original = find(session, number)
+    if original.kind == "credit":
+        raise Refused(f"'{number}' is a credit note", "Credit notes cannot be voided")
+    if session.exec(select(Invoice).where(Invoice.credit_of == original.id)).first():
+        raise Refused(f"invoice '{number}' is already voided", "See: seatctl invoice list --kind credit")
+    if not reason.strip():
+        raise Refused("a void needs a reason", "Add --reason TEXT")
+    year = local_date(at, books.timezone).year
+    seq, cn_number = _next_number(session, CREDIT_SERIES, year)
+    credit = Invoice(
+        number=cn_number, series=CREDIT_SERIES, year=year, seq=seq, account_id=original.account_id,
+        kind="credit", issued_at=at, period_start=original.period_start, period_end=original.period_end,
+        currency=original.currency, subtotal_minor=-original.subtotal_minor, tax_minor=-original.tax_minor,
+        total_minor=-original.total_minor, credit_of=original.id, reason=reason,
+    )
+    session.add(credit)
+    session.flush()
+    assert credit.id is not None
+    for line in lines_of(session, original):
+        session.add(InvoiceLine(
+            invoice_id=credit.id, line_no=line.line_no, account_id=line.account_id, licence_id=line.licence_id,
+            kind=line.kind, description=f"Credit: {line.description}", quantity=line.quantity,
+            unit_price_minor=-line.unit_price_minor, period_start=line.period_start, period_end=line.period_end,
+            days=line.days, period_days=line.period_days, amount_minor=-line.amount_minor,
+        ))
+    audit.record(
+        session, at=at, operator=actor.name, action="invoice.void", account_id=original.account_id,
+        number=number, credit_note=cn_number, reason=reason,
+    )
+    return credit
+
+
+def find(session: Session, number: str) -> Invoice:
+    invoice = session.exec(select(Invoice).where(Invoice.number == number)).first()
+    if invoice is None:
+        raise NotFound(f"no invoice '{number}'", "See: seatctl invoice list")
+    return invoice
+
+
+def lines_of(session: Session, invoice: Invoice) -> list[InvoiceLine]:
+    return list(session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.line_no)
+    ).all())
+
+
+def invoice_row(invoice: Invoice, slug: str, books: Books) -> dict[str, object]:
+    return {
+        "number": invoice.number, "account": slug, "kind": invoice.kind,
+        "issued_at": invoice.issued_at.isoformat(timespec="seconds") + "Z",
+        "period_start": invoice.period_start.isoformat(), "period_end": invoice.period_end.isoformat(),
+        "total": format_minor(invoice.total_minor, books.digits),
+    }
+
+
+def list_invoices(
+    session: Session, *, books: Books, account: str | None = None, kind: str | None = None,
+    since: date | None = None, until: date | None = None,
+) -> list[dict[str, object]]:
+    """Invoices by number; --from/--to filter on the issue date (local to the ledger), inclusive."""
+    query = select(Invoice, Account.slug).join(Account, Account.id == Invoice.account_id)
+    if account:
+        acct = session.exec(select(Account).where(Account.slug == account)).first()
+        if acct is None:
+            raise NotFound(f"no account '{account}'", "See: seatctl account list")
+        query = query.where(Invoice.account_id == acct.id)
+    if kind:
+        query = query.where(Invoice.kind == kind)
+    rows = []
+    for invoice, slug in session.exec(query.order_by(Invoice.year, Invoice.series, Invoice.seq)).all():
+        issued = local_date(invoice.issued_at, books.timezone)
+        if (since and issued < since) or (until and issued > until):
+            continue
+        rows.append(invoice_row(invoice, slug, books))
+    return sorted(rows, key=lambda r: str(r["number"]))
+
+
+def show_invoice(session: Session, number: str, *, books: Books) -> dict[str, object]:
+    invoice = find(session, number)
+    slugs = dict(session.exec(select(Account.id, Account.slug)).all())
+    codes = dict(session.exec(select(Licence.id, Licence.code)).all())
+    out = invoice_row(invoice, slugs[invoice.account_id], books)
+    out["currency"] = invoice.currency
+    if invoice.credit_of:
+        original = session.get(Invoice, invoice.credit_of)
+        out["credit_of"] = original.number if original else None
+        out["reason"] = invoice.reason
+    voided_by = session.exec(select(Invoice.number).where(Invoice.credit_of == invoice.id)).first()
+    out["voided_by"] = voided_by
+    out["lines"] = [
+        {
+            "account": slugs[line.account_id], "licence": codes.get(line.licence_id) if line.licence_id else None,
+            "meter": None, "description": line.description, "quantity": line.quantity,
+            "unit_price": format_minor(line.unit_price_minor, books.digits),
+            "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat(),
+            "days": line.days, "period_days": line.period_days,
+            "amount": format_minor(line.amount_minor, books.digits),
+        }
+        for line in lines_of(session, invoice)
+    ]
+    out["subtotal"] = format_minor(invoice.subtotal_minor, books.digits)
+    out["tax"] = format_minor(invoice.tax_minor, books.digits)
+    return out
+
+
+def count_invoices(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Invoice)).one())

@@ -1,0 +1,49 @@
+"""Money is Decimal, stored as integer minor units, rounded half-up per invoice line."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from seatctl.errors import UsageError
+
+
+def minor_digits(currency: str) -> int:
+    """Digits after the point for a currency (EUR 2, JPY 0), from CLDR via Babel."""
+    from babel.numbers import get_currency_precision, list_currencies
+
+    code = currency.upper()
+    if code not in list_currencies():
+        raise UsageError(f"unknown currency '{currency}'", "Use an ISO 4217 code such as EUR")
+    return int(get_currency_precision(code))
+
+
+def quantum(digits: int) -> Decimal:
+    return Decimal(1).scaleb(-digits)
+
+
+def round_amount(amount: Decimal, digits: int) -> Decimal:
+    """Half-up to the currency's minor unit."""
+    return amount.quantize(quantum(digits), rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal, digits: int) -> int:
+    return int(round_amount(amount, digits).scaleb(digits))
+
+
+def from_minor(minor: int, digits: int) -> Decimal:
+    return Decimal(minor).scaleb(-digits).quantize(quantum(digits))
+
+
+def format_minor(minor: int, digits: int) -> str:
+    """The text JSON and tables show: '12.50', '-3.00', '1200' for JPY."""
+    return str(from_minor(minor, digits))
+
+
+def parse_amount(text: str, what: str = "price") -> Decimal:
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise UsageError(f"{what} '{text}' is not a number", "Write it like 12.50") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"{what} '{text}' must be zero or more", "Write it like 12.50")
+    return value

@@ -1,0 +1,87 @@
+"""Creating and upgrading the ledger's schema (the only module that imports Alembic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(connection: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), "head")
+
+
+def init_ledger(location, *, currency: str, timezone: str, operator: str, busy_timeout: float,  # type: ignore[no-untyped-def]
+                now) -> dict[str, object]:
+    """Create a ledger (registering `operator` as owner) or upgrade an existing one (owner only)."""
+    from sqlmodel import Session
+
+    from seatctl import audit, db
+    from seatctl.context import load_actor
+    from seatctl.models import Operator, Setting
+    from seatctl.money import minor_digits
+    from seatctl.periods import check_timezone
+
+    created = location.is_sqlite and not location.exists()
+    if created:
+        digits = minor_digits(currency)
+        check_timezone(timezone)
+        db.create_private_file(location.path)
+    engine = db.make_engine(location, busy_timeout=busy_timeout, create=True)
+    try:
+        revision = db.stored_revision(engine)
+        if revision is not None:
+            with db.read(engine) as session:
+                load_actor(session, operator).require("owner", "upgrade the ledger")
+            if revision == db.SCHEMA_REVISION:
+                return {"database": location.raw, "status": "up to date", "revision": revision}
+        else:
+            digits = minor_digits(currency)
+            check_timezone(timezone)
+        with engine.connect() as conn:
+            conn = conn.execution_options(seatctl_write=True)
+            with conn.begin():
+                upgrade(conn)
+                if revision is None:
+                    with Session(bind=conn) as session:
+                        session.add_all([
+                            Setting(key="currency", value=currency.upper()),
+                            Setting(key="minor_digits", value=str(digits)),
+                            Setting(key="timezone", value=timezone),
+                            Operator(name=operator, role="owner", created_at=now),
+                        ])
+                        audit.record(session, at=now, operator=operator, action="ledger.init",
+                                     currency=currency.upper(), timezone=timezone)
+                        session.flush()
+    except BaseException:
+        engine.dispose()
+        if created:
+            for suffix in ("", "-wal", "-shm"):
+                path = location.path.with_name(location.path.name + suffix)
+                path.unlink(missing_ok=True)
+        raise
+    engine.dispose()
+    return {"database": location.raw, "status": "created" if revision is None else "upgraded",
+            "revision": db.SCHEMA_REVISION, "owner": operator if revision is None else None}
