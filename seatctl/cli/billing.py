@@ -70,7 +70,11 @@ def cycle_show(account: Annotated[str, typer.Argument(help="Account slug.")], fm
 
         lg = Ledger()
         card = lg.read(lambda s, a, b: show_cycle(s, account, now=lg.now, books=b))
-        return Output(obj=card, title=f"cycle of {account}")
+        if fmt is not None and fmt.value in ("json", "csv"):
+            return Output(obj=card)
+        head = {k: v for k, v in card.items() if k != "seats"}
+        seats = Output(rows=card["seats"], columns=["licence", "owned", "in_use", "minimum", "kept", "renewal"])
+        return Output(obj=head, title=f"cycle of {account}", extra=[seats])
 
     execute(fmt, produce)
 
@@ -170,7 +174,7 @@ def order_approve(order: Annotated[int, typer.Argument(help="Order id.")], fmt: 
         purchase, books = lg.write(lambda s, a, b: (ledger.approve_order(s, order_id=order, actor=a, now=lg.now,
                                                                          books=b), b))
         data = purchase.as_dict(books)
-        return Output(obj=data, message=f"Approved order {order}: invoice {data['invoice']}, total {data['total']}.")
+        return Output(obj=data, message=f"Approved order {order}: invoice {data['invoice']}, total {data['total']} {books.currency}.")
 
     execute(fmt, produce)
 
