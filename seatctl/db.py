@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlmodel import Session
 
-from seatctl.errors import Busy, NotFound, SeatctlError
+from seatctl.errors import Busy, NotFound, Refused, SeatctlError
 
 # The Alembic head this code expects; a test checks it against migrations/versions.
 SCHEMA_REVISION = "0001"
@@ -69,7 +69,25 @@ def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool 
         write = conn.get_execution_options().get("seatctl_write", False)  # type: ignore[attr-defined]
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
 
+    _install_crash_hook(engine)
     return engine
+
+
+def _install_crash_hook(engine: Engine) -> None:
+    """For crash tests only: `SEATCTL_TEST_CRASH_AFTER=N` kills the process (SIGKILL) just before
+    its N-th SQL statement, wherever that falls inside a transaction."""
+    limit = int(os.environ.get("SEATCTL_TEST_CRASH_AFTER", "0") or 0)
+    if limit <= 0:
+        return
+    import signal
+
+    seen = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        seen[0] += 1
+        if seen[0] >= limit:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _translate(err: exc.OperationalError) -> SeatctlError:
@@ -135,3 +153,29 @@ def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+def backup(engine: Engine, location: Location, target: Path) -> Path:
+    """An online, consistent copy (SQLite's backup API), readable by its owner only."""
+    if not location.is_sqlite:
+        raise Refused("backup copies SQLite ledgers only",
+                           "For PostgreSQL use pg_dump, e.g. pg_dump -Fc -f seatctl.dump DBNAME")
+    if target.exists():
+        raise Refused(f"'{target}' already exists", "Choose a new file name")
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)
+    try:
+        raw = engine.raw_connection()
+        try:
+            dest = sqlite3.connect(target)
+            try:
+                raw.driver_connection.backup(dest)  # type: ignore[union-attr]
+            finally:
+                dest.close()
+        finally:
+            raw.close()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target

@@ -16,6 +16,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(operator_app, name="operator", help="Who may do what (viewer < operator < billing < owner).")
     app.command("log")(log)
     app.command("demo")(demo)
+    app.command("doctor")(doctor)
+    app.command("backup")(backup)
 
 
 def init(
@@ -120,3 +122,48 @@ def demo(
     from seatctl.cli.demo import run_demo
 
     raise typer.Exit(run_demo(path))
+
+
+def doctor(fmt: FormatOpt = None) -> None:
+    """Check the ledger's integrity and every invariant; exit 4 if any check fails."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import db
+        from seatctl.cli.render import Output
+        from seatctl.errors import Refused
+        from seatctl.integrity import run_checks
+
+        lg = Ledger()
+        with db.read(lg.engine) as session:
+            lg.actor(session)
+            checks = run_checks(session)
+        out = Output(rows=[c.as_dict() for c in checks], columns=["check", "status", "detail"])
+        failed = [c.check for c in checks if c.status != "ok"]
+        if failed:
+            from seatctl.cli.render import render
+
+            render(out, fmt.value if fmt else None)
+            raise Refused(f"{len(failed)} check(s) failed: {', '.join(failed)}", "See the rows above")
+        return out
+
+    execute(fmt, produce)
+
+
+def backup(
+    path: Annotated[str, typer.Argument(help="New file for the copy (never overwritten).")],
+    fmt: FormatOpt = None,
+) -> None:
+    """A consistent online copy of a SQLite ledger, readable by its owner only (owner role)."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from pathlib import Path
+
+        from seatctl import db
+        from seatctl.cli.render import Output
+
+        lg = Ledger()
+        lg.read(lambda s, a, b: a.require("owner", "back up the ledger"))
+        target = db.backup(lg.engine, db.Location(lg.location), Path(path))
+        return Output(obj={"backup": str(target)}, message=f"Backed up the ledger to {target}.")
+
+    execute(fmt, produce)

@@ -1,0 +1,70 @@
+"""The Alembic history builds exactly the models' schema, both ways, and the code knows its head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from seatctl import db
+from seatctl.models import metadata
+from seatctl.schema import alembic_config, head_revision
+
+
+def _engine(path: Path):
+    return create_engine(f"sqlite:///{path}")
+
+
+def test_packaged_head_matches_the_revision_the_code_expects():
+    # Ordinary commands compare the stored revision with db.SCHEMA_REVISION instead of importing Alembic.
+    assert head_revision() == db.SCHEMA_REVISION
+
+
+def test_upgrade_of_an_empty_database_matches_the_models(tmp_path):
+    engine = _engine(tmp_path / "m.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []
+
+
+def test_downgrade_to_base_and_upgrade_again(tmp_path):
+    engine = _engine(tmp_path / "m.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+        triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'")).all()
+        assert triggers == []
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == db.SCHEMA_REVISION
+
+
+def test_constraints_are_named(tmp_path):
+    engine = _engine(tmp_path / "m.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        checks = inspect(conn).get_check_constraints("seat")
+    assert {c["name"] for c in checks} == {"ck_seat_cancel_after_buy"}
+
+
+def test_a_ledger_at_an_older_revision_asks_for_init(ledger):
+    import sqlite3
+
+    con = sqlite3.connect(ledger.db)
+    con.execute("UPDATE alembic_version SET version_num = '0000'")
+    con.commit()
+    con.close()
+    result = ledger("status")
+    assert result.code == 6
+    assert result.err.startswith("error: the ledger's schema is at revision 0000")
+    assert "seatctl init" in result.err

@@ -1,0 +1,45 @@
+"""Start-up cost: `--help` loads no database or table library; ledger commands never load Alembic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import json, sys
+sys.argv = ["seatctl", *{args!r}]
+try:
+    from seatctl.cli import main
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})), file=sys.stderr)
+"""
+
+
+def _modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True,
+                          env=env, timeout=60)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_neither_sqlalchemy_nor_rich_nor_alembic():
+    loaded = _modules(["--help"])
+    assert not loaded & {"sqlalchemy", "sqlmodel", "rich", "alembic", "pendulum", "babel"}
+
+
+def test_subcommand_help_is_light_too():
+    loaded = _modules(["buy", "--help"])
+    assert not loaded & {"sqlalchemy", "rich", "alembic"}
+
+
+def test_a_ledger_command_does_not_import_alembic(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
+    env.update(SEATCTL_DB=str(tmp_path / "l.db"), SEATCTL_OPERATOR="alice", SEATCTL_NOW="2026-11-01T00:00:00Z")
+    subprocess.run([sys.executable, "-m", "seatctl", "init"], env=env, check=True, capture_output=True)
+    loaded = _modules(["status", "--format", "plain"], env)
+    assert "sqlalchemy" in loaded  # the probe really ran a ledger command
+    assert "alembic" not in loaded
