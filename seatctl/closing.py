@@ -17,7 +17,7 @@ from seatctl.invoices import Draft, LineDraft, issue, seat_line
 from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Minimum, Seat
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_midnight, period_from
-from seatctl.seats import current_period, find_account, held_during
+from seatctl.seats import current_period, find_account, held_during, invoicing_account
 
 
 @dataclass
@@ -174,51 +174,90 @@ def _renewal_lines(session: Session, account: Account, new: Period, start_at: da
     return lines
 
 
-def close_period(session: Session, account: Account, *, now: datetime, books: Books, book: PriceBook,
-                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
-    """Close the account's current (ended) period in the caller's transaction."""
-    assert account.id is not None and is_due(account, now)
-    if licences is None:
-        licences = {lic.id: lic for lic in session.exec(select(Licence)).all() if lic.id is not None}
-    ended = current_period(account)
+def billed_group(session: Session, root: Account) -> list[Account]:
+    """The invoicing account and every descendant billed via it, still open, root first."""
+    members = [root]
+    frontier = [root.id]
+    while frontier:
+        children = session.exec(select(Account).where(
+            col(Account.parent_id).in_(frontier), Account.billed_via_parent == True,  # noqa: E712
+            col(Account.closed_at).is_(None)).order_by(Account.slug)).all()
+        members.extend(children)
+        frontier = [c.id for c in children]
+    return members
+
+
+def _close_member(session: Session, account: Account, root: Account, *, ended: Period, end_at: datetime,
+                  now: datetime, books: Books, book: PriceBook, licences: dict[int, Licence]
+                  ) -> tuple[int, list[LineDraft], list[LineDraft], dict[str, object]]:
+    """One account's part of a close: (seats cancelled, renewal lines, usage lines, changes applied)."""
     start_at = local_midnight(ended.start, account.timezone)
-    end_at = account.period_end_at
-    old_cycle = account.cycle
-    usage = (_peak_lines(session, account, ended, start_at, end_at, old_cycle, books, book, licences)
-             if account.mode == "peak" else [])
+    usage: list[LineDraft] = []
+    if account.mode == "peak" and account.status != "trial":
+        since = max(start_at, account.activated_at) if account.activated_at else start_at
+        usage = _peak_lines(session, account, ended, since, end_at, account.cycle, books, book, licences)
+    if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
+        account.cycle, account.anchor = root.cycle, root.anchor
+        account.pending_cycle = account.pending_anchor = None
     applied = _apply_pending(session, account, ended)
-    lines: list[LineDraft] = []
-    new: Period | None = None
+    renewal: list[LineDraft] = []
     if account.status == "closed":
         cancelled = _close_out(session, account, end_at)
         account.closed_at = now
     else:
         cancelled = _trim(session, account, end_at) if account.mode == "allocation" else 0
         new = period_from(ended.end, account.anchor, account.cycle)
-        if account.mode == "allocation":
-            lines = _renewal_lines(session, account, new, end_at, books, book, licences)
-    invoice = None
-    if account.status != "trial":
-        draft = Draft(account_id=account.id, kind="renewal" if lines else "usage",
-                      period_start=new.start if lines and new else ended.start,
-                      period_end=new.end if lines and new else ended.end, lines=lines + usage)
-        if draft.lines:
-            discount = Decimal(account.discount) if account.discount else None
-            invoice = issue(session, draft, books=books, at=now, actor=actor, discount=discount)
-    total = invoice.total_minor if invoice else 0
-    session.add(ClosedPeriod(account_id=account.id, period_start=ended.start, period_end=ended.end,
-                             closed_at=now, seats_cancelled=cancelled,
-                             invoice_id=invoice.id if invoice else None, total_minor=total))
-    if new is not None:
+        if account.mode == "allocation" and account.status != "trial":
+            renewal = _renewal_lines(session, account, new, end_at, books, book, licences)
         account.period_start, account.period_end = new.start, new.end
         account.period_end_at = local_midnight(new.end, account.timezone)
     session.add(account)
-    row = CloseRow(account.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled,
+    return cancelled, renewal, usage, applied
+
+
+def close_period(session: Session, root: Account, *, now: datetime, books: Books, book: PriceBook,
+                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
+    """Close the invoicing account's ended period, and its billed-via children's, in the caller's
+    transaction: at most one invoice (renewal lines in advance, usage lines in arrears)."""
+    assert root.id is not None and is_due(root, now)
+    if licences is None:
+        licences = {lic.id: lic for lic in session.exec(select(Licence)).all() if lic.id is not None}
+    ended = current_period(root)
+    end_at = root.period_end_at
+    members = billed_group(session, root)
+    cancelled_total = 0
+    renewal: list[LineDraft] = []
+    usage: list[LineDraft] = []
+    applied_by: dict[str, dict[str, object]] = {}
+    for member in members:
+        cancelled, member_renewal, member_usage, applied = _close_member(
+            session, member, root, ended=ended, end_at=end_at, now=now, books=books, book=book,
+            licences=licences)
+        cancelled_total += cancelled
+        renewal += member_renewal
+        usage += member_usage
+        if applied:
+            applied_by[member.slug] = applied
+    invoice = None
+    if renewal or usage:
+        new = current_period(root)
+        draft = Draft(account_id=root.id, kind="renewal" if renewal else "usage",
+                      period_start=new.start if renewal else ended.start,
+                      period_end=new.end if renewal else ended.end, lines=renewal + usage)
+        discount = Decimal(root.discount) if root.discount else None
+        invoice = issue(session, draft, books=books, at=now, actor=actor, discount=discount)
+    total = invoice.total_minor if invoice else 0
+    for member in members:
+        session.add(ClosedPeriod(account_id=member.id, period_start=ended.start, period_end=ended.end,
+                                 closed_at=now, seats_cancelled=cancelled_total if member is root else 0,
+                                 invoice_id=invoice.id if invoice else None,
+                                 total_minor=total if member is root else 0))
+    row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled_total,
                    invoice.number if invoice else None, total)
-    audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=account.id,
+    audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=root.id,
                  automatic=automatic, period_start=row.period_start, period_end=row.period_end,
-                 seats_cancelled=cancelled, invoice=row.invoice, total=format_minor(total, books.digits),
-                 applied=applied or None)
+                 seats_cancelled=cancelled_total, invoice=row.invoice, total=format_minor(total, books.digits),
+                 accounts=[m.slug for m in members] if len(members) > 1 else None, applied=applied_by or None)
     session.flush()
     return row
 
@@ -236,10 +275,11 @@ def close_due(session: Session, account: Account, *, now: datetime, books: Books
 
 def due_accounts(session: Session, *, now: datetime, slug: str | None = None) -> list[tuple[int, str]]:
     query = select(Account.id, Account.slug).where(col(Account.closed_at).is_(None),
-                                                   col(Account.period_end_at) <= now)
+                                                   col(Account.period_end_at) <= now,
+                                                   Account.billed_via_parent == False)  # noqa: E712
     if slug is not None:
-        find_account(session, slug)
-        query = query.where(Account.slug == slug)
+        root = invoicing_account(session, find_account(session, slug))
+        query = query.where(Account.id == root.id)
     return [(int(i), s) for i, s in session.exec(query.order_by(Account.slug)).all() if i is not None]
 
 

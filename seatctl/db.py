@@ -46,7 +46,9 @@ class Location:
 
 def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool = False) -> Engine:
     if not location.is_sqlite:
-        return create_engine(location.raw, pool_pre_ping=False)
+        engine = create_engine(location.raw)
+        _install_crash_hook(engine)
+        return engine
     engine = create_engine(
         location.url(create),
         connect_args={"timeout": busy_timeout, "check_same_thread": False},

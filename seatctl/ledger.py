@@ -9,19 +9,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from seatctl import audit, catalogue
 from seatctl.catalogue import PriceBook, require_schedule
-from seatctl.closing import close_due
+from seatctl.closing import billed_group, close_due
 from seatctl.context import Actor, Books
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Account, Assignment, Licence, Minimum, PurchaseOrder, User
 from seatctl.money import format_minor
 from seatctl.periods import CYCLES, check_timezone, local_date, local_midnight, period_containing
 from seatctl.seats import (
-    Purchase, confirm_purchase, find_account, free_seat_ids, in_use_now, owned_now, quote_draft,
+    Purchase,
+    confirm_purchase,
+    current_period,
+    find_account,
+    free_seat_ids,
+    in_use_now,
+    invoicing_account,
+    owned_now,
+    quote_draft,
     quote_total,
 )
 from seatctl.users import UserRow, clean_name, find_user, normalize_email
@@ -34,7 +42,10 @@ def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books
               allow_closed: bool = False) -> Account:
     """Lock the account and close its ended periods (bookkeeping on the ledger's behalf)."""
     account = find_account(session, slug, lock=True)
-    close_due(session, account, now=now, books=books, actor=actor, automatic=True)
+    payer = invoicing_account(session, account)
+    if payer is not account:
+        payer = find_account(session, payer.slug, lock=True)
+    close_due(session, payer, now=now, books=books, actor=actor, automatic=True)
     if account.status == "closed" and not allow_closed:
         raise Refused(f"account '{slug}' is closed", "A closed account cannot be changed")
     return account
@@ -51,7 +62,7 @@ def parse_discount(text: str | None) -> str | None:
         raise UsageError(f"discount '{text}' is not a number", "e.g. --discount 10 for 10%") from None
     if not value.is_finite() or value < 0 or value > 100:
         raise UsageError(f"discount '{text}' must be between 0 and 100", "e.g. --discount 10")
-    return None if value == 0 else str(value.normalize()) if value == value.to_integral() else str(value)
+    return None if value == 0 else format(value.normalize(), "f")
 
 
 def parse_minimums(pairs: list[str]) -> dict[str, int]:
@@ -72,7 +83,7 @@ def parse_minimums(pairs: list[str]) -> dict[str, int]:
 
 
 def add_account(
-    session: Session, *, slug: str, name: str, cycle: str = "monthly", anchor: date | None = None,
+    session: Session, *, slug: str, name: str, cycle: str | None = None, anchor: date | None = None,
     mode: str = "allocation", timezone: str | None = None, parent: str | None = None,
     billed_via_parent: bool = False, trial: bool = False, discount: str | None = None,
     minimums: dict[str, int] | None = None, actor: Actor, now: datetime, books: Books,
@@ -83,7 +94,7 @@ def add_account(
     name = clean_name(name) or ""
     if not name:
         raise UsageError("an account needs a name", "Add --name TEXT")
-    if cycle not in CYCLES:
+    if cycle is not None and cycle not in CYCLES:
         raise UsageError(f"unknown cycle '{cycle}'", "Use monthly or annual")
     if mode not in MODES:
         raise UsageError(f"unknown mode '{mode}'", "Use allocation or peak")
@@ -95,11 +106,18 @@ def add_account(
         parent_row = for_write(session, parent, actor=actor, now=now, books=books)
     elif billed_via_parent:
         raise UsageError("--billed-via-parent needs --parent", "Add --parent SLUG")
-    if billed_via_parent:
-        raise Refused("billing via a parent is not supported yet", "Create the account without --billed-via-parent")
-    created_day = local_date(now, tz)
-    anchor = anchor or created_day
-    period = period_containing(created_day, anchor, cycle)
+    if billed_via_parent and parent_row is not None:
+        if cycle is not None or anchor is not None:
+            raise Refused(f"'{slug}' is billed via '{parent}' and shares its cycle",
+                          "Leave out --cycle and --anchor")
+        if parent_row.status == "trial" and not trial:
+            raise Refused(f"'{parent}' is a trial; a child billed via it must be a trial too", "Add --trial")
+        cycle, anchor, tz = parent_row.cycle, parent_row.anchor, parent_row.timezone
+        period = current_period(parent_row)
+    else:
+        cycle = cycle or "monthly"
+        anchor = anchor or local_date(now, tz)
+        period = period_containing(local_date(now, tz), anchor, cycle)
     account = Account(
         slug=slug, name=name, mode=mode, cycle=cycle, anchor=anchor, timezone=tz,
         status="trial" if trial else "active", parent_id=parent_row.id if parent_row else None,
@@ -130,13 +148,18 @@ def set_account(
     if discount is not None:
         account.discount = parse_discount(discount)
         changes["discount"] = account.discount
+    if (cycle is not None or anchor is not None) and account.billed_via_parent:
+        parent = invoicing_account(session, account)
+        raise Refused(f"'{slug}' is billed via '{parent.slug}' and shares its cycle",
+                      f"Change the parent instead: seatctl account set {parent.slug} ...")
     if cycle is not None:
         if cycle not in CYCLES:
             raise UsageError(f"unknown cycle '{cycle}'", "Use monthly or annual")
         if cycle != account.cycle:
             book = PriceBook(session)
-            for licence in _licences_in_use(session, account):
-                require_schedule(book, licence, cycle, now)
+            for member in billed_group(session, account):
+                for licence in _licences_in_use(session, member):
+                    require_schedule(book, licence, cycle, now)
         account.pending_cycle = None if cycle == account.cycle else cycle
         changes["pending_cycle"] = account.pending_cycle
     if anchor is not None:
@@ -147,6 +170,76 @@ def set_account(
     session.add(account)
     audit.record(session, at=now, operator=actor.name, action="account.set", account_id=account.id, **changes)
     return account
+
+
+def change_status(session: Session, *, slug: str, target: str, actor: Actor, now: datetime,
+                  books: Books) -> tuple[Account, bool]:
+    """suspend, activate (a trial is billed from today) or close; returns (account, changed)."""
+    actor.require("billing", "change an account's status")
+    account = for_write(session, slug, actor=actor, now=now, books=books)
+    current = account.status
+    if current == target:
+        return account, False
+    allowed = {"suspended": {"active"}, "active": {"suspended", "trial"}, "closed": {"trial", "active", "suspended"}}
+    if current not in allowed[target]:
+        raise Refused(f"account '{slug}' is {current}; it cannot become {target}",
+                      {"suspended": f"Only an active account can be suspended: seatctl account activate {slug}",
+                       "active": "A closed account is final"}.get(target, "See: seatctl account show " + slug))
+    details: dict[str, object] = {"from": current, "to": target}
+    if target == "closed":
+        open_children = session.exec(select(Account.slug).where(
+            Account.parent_id == account.id, Account.billed_via_parent == True,  # noqa: E712
+            Account.status != "closed")).all()
+        if open_children:
+            raise Refused(f"account '{slug}' still bills '{open_children[0]}'",
+                          f"Close it first: seatctl account close {open_children[0]}")
+        pending = session.exec(select(PurchaseOrder).where(
+            PurchaseOrder.account_id == account.id, PurchaseOrder.status == "pending")).all()
+        for order in pending:
+            order.status, order.decided_by, order.decided_at = "cancelled", actor.name, now
+            session.add(order)
+        details["orders_cancelled"] = [o.id for o in pending]
+        details["effective"] = account.period_end.isoformat()
+    account.status = target
+    if current == "trial" and target == "active":
+        account.activated_at = now
+        details["invoice"] = _bill_trial_seats(session, account, actor=actor, now=now, books=books)
+    session.add(account)
+    verb = {"suspended": "suspend", "active": "activate", "closed": "close"}[target]
+    audit.record(session, at=now, operator=actor.name, action=f"account.{verb}", account_id=account.id, **details)
+    return account, True
+
+
+def _bill_trial_seats(session: Session, account: Account, *, actor: Actor, now: datetime,
+                      books: Books) -> str | None:
+    """A converted trial pays for the seats it holds from today, prorated like a purchase."""
+    from seatctl.invoices import Draft, issue, seat_line
+    from seatctl.models import Seat
+    from seatctl.seats import period_start_at
+
+    assert account.id is not None
+    book = PriceBook(session)
+    period = current_period(account)
+    day = max(local_date(now, account.timezone), period.start)
+    lines = []
+    for licence_id, quantity in session.exec(
+        select(Seat.licence_id, func.count()).where(Seat.account_id == account.id, col(Seat.cancelled_at).is_(None))
+        .group_by(Seat.licence_id).order_by(Seat.licence_id)
+    ).all():
+        licence = session.get(Licence, licence_id)
+        assert licence is not None
+        schedule = require_schedule(book, licence, account.cycle, period_start_at(account))
+        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
+                               whole_period=schedule.price(quantity), start=day, end=period.end,
+                               period_days=period.days, books=books, what="from trial conversion"))
+    if not lines:
+        return None
+    payer = invoicing_account(session, account)
+    draft = Draft(account_id=int(payer.id or 0), kind="purchase", period_start=day, period_end=period.end,
+                  lines=lines)
+    invoice = issue(session, draft, books=books, at=now, actor=actor,
+                    discount=Decimal(payer.discount) if payer.discount else None)
+    return invoice.number if invoice else None
 
 
 def _licences_in_use(session: Session, account: Account) -> list[Licence]:
@@ -216,7 +309,7 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
                       f"Assign directly: seatctl assign {slug} EMAIL {code}")
     book = PriceBook(session)
     draft = quote_draft(session, account, licence, quantity, now=now, books=books, book=book)
-    total = quote_total(draft, account, books)
+    total = quote_total(session, draft, account, books)
     if quote:
         return Purchase(slug, code, quantity, None, "quote", None, total)
     if actor.can("billing"):

@@ -89,7 +89,8 @@ class Account(SQLModel, table=True):
     period_end_at: datetime = Field(index=True, sa_type=DateTime)  # period_end's local midnight, in UTC
     pending_cycle: str | None = Field(default=None, max_length=16)
     pending_anchor: date | None = None
-    closed_at: datetime | None = Field(default=None, sa_type=DateTime)  # set when the account's final period has been closed
+    activated_at: datetime | None = Field(default=None, sa_type=DateTime)  # when a trial became active
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)  # set when the final period is closed
 
 
 class Minimum(SQLModel, table=True):

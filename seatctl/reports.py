@@ -1,12 +1,18 @@
-"""Support tables: seat status (more reports build on the same queries)."""
+"""Support tables: seat status, users by role, denials, revenue (usage is in usage.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from datetime import datetime
+
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from seatctl.accounts import account_ids, in_accounts
+from seatctl.buckets import Bucket
+from seatctl.context import Books
 from seatctl.models import Account, Assignment, Licence, Minimum, PurchaseOrder, Seat
+from seatctl.money import format_minor
+from seatctl.periods import local_date, local_midnight
 
 
 def status_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
@@ -42,3 +48,59 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
             "minimum": minimum.get((account_id, licence_id), 0), "buying": buying.get((account_id, licence_id), 0),
         })
     return sorted(rows, key=lambda r: (str(r["account"]), str(r["licence"])))
+
+
+def roles_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
+    """Users and active users per account and role."""
+    from seatctl.models import User
+
+    ids = account_ids(session, slug, tree)
+    query = (select(Account.slug, User.role, func.count(), func.sum(case((User.status == "active", 1), else_=0)))
+             .join(Account, Account.id == User.account_id).where(in_accounts(User.account_id, ids))
+             .group_by(Account.slug, User.role).order_by(Account.slug, User.role))
+    return [{"account": a, "role": r, "users": int(n), "active": int(act or 0)} for a, r, n, act in session.exec(query).all()]
+
+
+def denial_rows(session: Session, *, slug: str | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> list[dict[str, object]]:
+    """Refused assignments per account and licence: the clearest signal of what to buy."""
+    from seatctl.models import Event
+
+    ids = account_ids(session, slug, False)
+    query = (select(Account.slug, Licence.code, func.count(), func.sum(Event.quantity), func.max(Event.at))
+             .select_from(Event).join(Account, Account.id == Event.account_id).join(Licence, Licence.id == Event.licence_id)
+             .where(Event.action == "denial", in_accounts(Event.account_id, ids)))
+    if since:
+        query = query.where(col(Event.at) >= since)
+    if until:
+        query = query.where(col(Event.at) < until)
+    query = query.group_by(Account.slug, Licence.code).order_by(Account.slug, Licence.code)
+    return [{"account": a, "licence": code, "denials": int(n), "seats_missing": int(q or 0),
+             "last": last.isoformat(timespec="seconds") + "Z"} for a, code, n, q, last in session.exec(query).all()]
+
+
+def revenue_rows(session: Session, *, buckets: list[Bucket], books: Books, slug: str | None = None,
+                 tree: bool = False) -> list[dict[str, object]]:
+    """Invoiced amounts per bucket (issue date, ledger time zone), account, kind and licence;
+    discount and tax lines appear as their own 'licence' rows so the amounts add up to the invoices."""
+    from seatctl.models import Invoice, InvoiceLine
+
+    ids = account_ids(session, slug, tree)
+    if not buckets:
+        return []
+    first = local_midnight(buckets[0].start, books.timezone)
+    last = local_midnight(buckets[-1].end, books.timezone)
+    query = (select(Invoice.issued_at, Account.slug, Invoice.kind, InvoiceLine.kind, Licence.code,
+                    InvoiceLine.amount_minor)
+             .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+             .join(Account, Account.id == Invoice.account_id).outerjoin(Licence, Licence.id == InvoiceLine.licence_id)
+             .where(col(Invoice.issued_at) >= first, col(Invoice.issued_at) < last,
+                    in_accounts(Invoice.account_id, ids)))
+    sums: dict[tuple[str, str, str, str], int] = {}
+    for issued_at, account, kind, line_kind, code, amount in session.exec(query).all():
+        day = local_date(issued_at, books.timezone)
+        label = next(b.label for b in buckets if b.start <= day < b.end).isoformat()
+        key = (label, account, kind, code or f"({line_kind})")
+        sums[key] = sums.get(key, 0) + amount
+    return [{"bucket": k[0], "account": k[1], "kind": k[2], "licence": k[3],
+             "amount": format_minor(v, books.digits)} for k, v in sorted(sums.items())]

@@ -29,6 +29,16 @@ def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
     return account
 
 
+def invoicing_account(session: Session, account: Account) -> Account:
+    """The account whose invoices carry this account's lines: itself, or the nearest ancestor
+    it is billed via."""
+    while account.billed_via_parent and account.parent_id is not None:
+        parent = session.get(Account, account.parent_id)
+        assert parent is not None
+        account = parent
+    return account
+
+
 def current_period(account: Account) -> Period:
     return Period(account.period_start, account.period_end)
 
@@ -110,7 +120,9 @@ def quote_draft(
     day = max(local_date(now, account.timezone), period.start)
     line = seat_line(account_id=account.id, licence=licence, quantity=quantity, whole_period=whole,
                      start=day, end=period.end, period_days=period.days, books=books, what=what)
-    return Draft(account_id=account.id, kind="purchase", period_start=day, period_end=period.end, lines=[line])
+    payer = invoicing_account(session, account)
+    return Draft(account_id=int(payer.id or 0), kind="purchase", period_start=day, period_end=period.end,
+                 lines=[line])
 
 
 def add_seats(session: Session, account: Account, licence: Licence, quantity: int, *, now: datetime,
@@ -136,7 +148,8 @@ def confirm_purchase(
     draft = quote_draft(session, account, licence, quantity, now=now, books=books, book=book, what=what)
     invoice: Invoice | None = None
     if account.status != "trial":
-        invoice = issue(session, draft, books=books, at=now, actor=actor, discount=_discount(account))
+        payer = invoicing_account(session, account)
+        invoice = issue(session, draft, books=books, at=now, actor=actor, discount=_discount(payer))
     if order is None:
         order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity,
                               status="confirmed", requested_by=actor.name, requested_at=now,
@@ -161,9 +174,9 @@ def _discount(account: Account) -> Decimal | None:
     return Decimal(account.discount) if account.discount else None
 
 
-def quote_total(draft: Draft, account: Account, books: Books) -> int:
+def quote_total(session: Session, draft: Draft, account: Account, books: Books) -> int:
     """What the purchase would bill, discount and tax included (0 for a trial)."""
     if account.status == "trial" or draft.billable_minor == 0:
         return 0
-    _, subtotal, tax = complete(draft, books=books, discount=_discount(account))
+    _, subtotal, tax = complete(draft, books=books, discount=_discount(invoicing_account(session, account)))
     return subtotal + tax

@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 def add(
     slug: Annotated[str, typer.Argument(help="Short id, e.g. acme.")],
     name: Annotated[str, typer.Option("--name", help="Customer name.")],
-    cycle: Annotated[str, typer.Option("--cycle", help="monthly or annual.")] = "monthly",
+    cycle: Annotated[str | None, typer.Option("--cycle", help="monthly (default) or annual.")] = None,
     anchor: Annotated[str | None, typer.Option("--anchor", help="Billing anchor date YYYY-MM-DD (default: today).")] = None,
     mode: Annotated[str, typer.Option("--mode", help="allocation (prepaid pools) or peak.")] = "allocation",
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone (default: the ledger's).")] = None,
@@ -128,3 +128,42 @@ def set_min(
                                         + (f"; pending: {card['pending']}" if card["pending"] else "") + ".")
 
     execute(fmt, produce)
+
+
+def _status(slug: str, target: str, fmt) -> None:  # type: ignore[no-untyped-def]
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import ledger
+        from seatctl.accounts import show_account
+        from seatctl.cli.render import Output
+
+        lg = Ledger()
+        _, changed = lg.write(lambda s, a, b: ledger.change_status(s, slug=slug, target=target, actor=a,
+                                                                   now=lg.now, books=b))
+        card = lg.read(lambda s, a, b: show_account(s, slug))
+        if not changed:
+            message = f"'{slug}' is already {target}."
+        elif target == "closed":
+            message = f"'{slug}' is closed; its last period ends {card['period_end']}, when every seat is released."
+        else:
+            message = f"'{slug}' is now {target}."
+        return Output(obj=card, message=message)
+
+    execute(fmt, produce)
+
+
+@app.command("suspend")
+def suspend(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: FormatOpt = None) -> None:
+    """No new assignments; billing continues."""
+    _status(slug, "suspended", fmt)
+
+
+@app.command("activate")
+def activate(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: FormatOpt = None) -> None:
+    """Return a suspended account to active, or convert a trial (its seats are billed from today)."""
+    _status(slug, "active", fmt)
+
+
+@app.command("close")
+def close(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: FormatOpt = None) -> None:
+    """Close for good: at the period end, usage is billed and every seat released; no renewal."""
+    _status(slug, "closed", fmt)

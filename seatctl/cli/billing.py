@@ -174,7 +174,8 @@ def order_approve(order: Annotated[int, typer.Argument(help="Order id.")], fmt: 
         purchase, books = lg.write(lambda s, a, b: (ledger.approve_order(s, order_id=order, actor=a, now=lg.now,
                                                                          books=b), b))
         data = purchase.as_dict(books)
-        return Output(obj=data, message=f"Approved order {order}: invoice {data['invoice']}, total {data['total']} {books.currency}.")
+        return Output(obj=data, message=f"Approved order {order}: invoice {data['invoice']}, "
+                                        f"total {data['total']} {books.currency}.")
 
     execute(fmt, produce)
 

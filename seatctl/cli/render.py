@@ -43,6 +43,12 @@ def _cell(value: Any) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    """Money reaches the renderer as text already ("12.50"); a Decimal here is a measure such as
+    seat-days, which JSON shows as a number."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
     return str(value)
 
 
@@ -105,3 +111,18 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
         return
     print(tabulate([[_cell(r.get(c)) for c in columns] for r in rows], headers=columns, tablefmt=style,
                    disable_numparse=True))
+
+
+def bar_chart(values: dict[str, int], *, title: str) -> None:
+    """A horizontal bar per bucket, drawn with Rich (for people who would rather look than read)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    top = max(values.values(), default=0) or 1
+    table = Table(title=title, show_header=False, box=None)
+    table.add_column("bucket")
+    table.add_column("bar")
+    table.add_column("seats", justify="right")
+    for label, value in values.items():
+        table.add_row(label, "█" * round(40 * value / top), str(value))
+    Console().print(table)

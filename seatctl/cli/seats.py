@@ -108,7 +108,8 @@ def assign(
                 raise UsageError(f"'{from_csv}' has no rows", "Add rows below the header email,licence")
         else:
             if not email or not licences:
-                raise UsageError("assign needs EMAIL and at least one LICENCE", f"e.g. seatctl assign {account} ana@example.com base")
+                raise UsageError("assign needs EMAIL and at least one LICENCE",
+                                 f"e.g. seatctl assign {account} ana@example.com base")
             pairs = [(email, code) for code in licences]
         lg = Ledger()
         result = lg.write(lambda s, a, b: ledger.assign(s, slug=account, pairs=pairs, buy_missing=buy_missing,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 00:42:11.768094
+Create Date: 2026-11-22
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('period_end_at', sa.DateTime(), nullable=False),
     sa.Column('pending_cycle', sa.String(length=16), nullable=True),
     sa.Column('pending_anchor', sa.Date(), nullable=True),
+    sa.Column('activated_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("cycle IN ('monthly','annual')", name=op.f('ck_account_cycle')),
     sa.CheckConstraint("mode IN ('allocation','peak')", name=op.f('ck_account_mode')),
