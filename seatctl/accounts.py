@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import true
 from sqlmodel import Session, col, select
 
-from seatctl.models import Account, Licence, Minimum
+from seatctl.models import Account, Licence, Minimum, Plan
 from seatctl.seats import find_account
 
 
@@ -45,7 +45,11 @@ def show_account(session: Session, slug: str) -> dict[str, object]:
             minimums[code] = minimum.quantity
         if minimum.pending_quantity is not None:
             pending_minimums[code] = minimum.pending_quantity
+    current_plan = session.get(Plan, account.plan_id) if account.plan_id else None
     pending: dict[str, object] = {}
+    if account.pending_plan_id:
+        pending_plan = session.get(Plan, account.pending_plan_id)
+        pending["plan"] = pending_plan.code if pending_plan else None
     if account.pending_cycle:
         pending["cycle"] = account.pending_cycle
     if account.pending_anchor:
@@ -56,7 +60,8 @@ def show_account(session: Session, slug: str) -> dict[str, object]:
         "slug": account.slug, "name": account.name, "mode": account.mode, "cycle": account.cycle,
         "anchor": account.anchor.isoformat(), "status": account.status,
         "parent": parent.slug if parent else None, "billed_via_parent": account.billed_via_parent,
-        "discount": account.discount, "minimums": minimums, "plan": None, "pending": pending or None,
+        "discount": account.discount, "minimums": minimums,
+        "plan": current_plan.code if current_plan else None, "pending": pending or None,
         "timezone": account.timezone, "created_at": account.created_at.isoformat(timespec="seconds") + "Z",
         "period_start": account.period_start.isoformat(), "period_end": account.period_end.isoformat(),
     }

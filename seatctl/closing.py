@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, insert, update
 from sqlmodel import Session, col, select
 
 from seatctl import audit, db
 from seatctl.catalogue import PriceBook, require_schedule
 from seatctl.context import Actor, Books
-from seatctl.invoices import Draft, LineDraft, issue, seat_line
-from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Minimum, Seat
+from seatctl.invoices import Draft, LineDraft, fee_line, issue, meter_line, seat_line
+from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Meter, Minimum, Seat, UsageRecord
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_midnight, period_from
+from seatctl.plans import Terms, meter_schedule, terms
 from seatctl.seats import current_period, find_account, held_during, invoicing_account
 
 
@@ -53,6 +54,10 @@ def _apply_pending(session: Session, account: Account, boundary_end: Period) -> 
         applied["anchor"] = account.pending_anchor.isoformat()
         account.anchor = account.pending_anchor
         account.pending_anchor = None
+    if account.pending_plan_id:
+        applied["plan"] = account.pending_plan_id
+        account.plan_id = account.pending_plan_id
+        account.pending_plan_id = None
     lowered = session.exec(
         select(Minimum).where(Minimum.account_id == account.id, col(Minimum.pending_quantity).is_not(None))
     ).all()
@@ -83,13 +88,17 @@ def _counts_at_end(session: Session, account_id: int, end_at: datetime) -> tuple
     return owned, in_use
 
 
-def _trim(session: Session, account: Account, end_at: datetime) -> int:
+def minimums_of(session: Session, account: Account, plan: Terms) -> dict[int, int]:
+    """The effective minimum per licence: the larger of the account's own and its plan's included seats."""
+    own = dict(session.exec(select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)).all())
+    return {k: max(own.get(k, 0), plan.included(k)) for k in set(own) | set(plan.includes)}
+
+
+def _trim(session: Session, account: Account, end_at: datetime, plan: Terms) -> int:
     """Cancel free seats above max(in use at the end, minimum), most recently bought first."""
     assert account.id is not None
     owned, in_use = _counts_at_end(session, account.id, end_at)
-    minimums = dict(session.exec(
-        select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)
-    ).all())
+    minimums = minimums_of(session, account, plan)
     cancelled = 0
     for licence_id, count in owned.items():
         excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
@@ -124,7 +133,7 @@ def _close_out(session: Session, account: Account, end_at: datetime) -> int:
 
 
 def _peak_lines(session: Session, account: Account, ended: Period, start_at: datetime, end_at: datetime,
-                cycle: str, books: Books, book: PriceBook, licences: dict[int, Licence]) -> list[LineDraft]:
+                cycle: str, books: Books, book: PriceBook, licences: dict[int, Licence], plan: Terms) -> list[LineDraft]:
     """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
     assert account.id is not None
     changes: dict[int, list[tuple[datetime, int]]] = {}
@@ -136,9 +145,7 @@ def _peak_lines(session: Session, account: Account, ended: Period, start_at: dat
         changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
         if released_at is not None and released_at < end_at:
             changes[licence_id].append((released_at, -1))
-    minimums = dict(session.exec(
-        select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)
-    ).all())
+    minimums = minimums_of(session, account, plan)
     lines = []
     for licence_id in sorted(set(changes) | {k for k, v in minimums.items() if v}):
         peak = level = 0
@@ -151,26 +158,34 @@ def _peak_lines(session: Session, account: Account, ended: Period, start_at: dat
         licence = licences[licence_id]
         schedule = require_schedule(book, licence, cycle, start_at)
         lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
-                               whole_period=schedule.price(quantity), start=ended.start, end=ended.end,
-                               period_days=ended.days, books=books, what="peak usage"))
+                               whole_period=schedule.price(max(0, quantity - plan.included(licence_id))),
+                               start=ended.start, end=ended.end, period_days=ended.days, books=books,
+                               what="peak usage"))
     return lines
 
 
 def _renewal_lines(session: Session, account: Account, new: Period, start_at: datetime, books: Books,
-                   book: PriceBook, licences: dict[int, Licence]) -> list[LineDraft]:
+                   book: PriceBook, licences: dict[int, Licence], plan: Terms) -> list[LineDraft]:
     assert account.id is not None
+    lines = []
+    fee = plan.fee(account.cycle)
+    if plan.plan is not None and fee:
+        lines.append(fee_line(account_id=account.id, plan_code=plan.plan.code, plan_name=plan.plan.name, fee=fee,
+                              start=new.start, end=new.end, period_days=new.days, books=books, what="renewal"))
     kept = session.exec(
         select(Seat.licence_id, func.count()).where(
             Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
         ).group_by(Seat.licence_id).order_by(Seat.licence_id)
     ).all()
-    lines = []
     for licence_id, quantity in kept:
         licence = licences[licence_id]
-        schedule = require_schedule(book, licence, account.cycle, start_at)
+        beyond = max(0, quantity - plan.included(licence_id))
+        schedule = require_schedule(book, licence, account.cycle, start_at) if beyond else None
         lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
-                               whole_period=schedule.price(quantity), start=new.start, end=new.end,
-                               period_days=new.days, books=books, what="renewal"))
+                               whole_period=schedule.price(beyond) if schedule else Decimal(0), start=new.start,
+                               end=new.end, period_days=new.days, books=books,
+                               what="renewal" if not plan.included(licence_id) else
+                               f"renewal ({min(quantity, plan.included(licence_id))} included in the plan)"))
     return lines
 
 
@@ -189,30 +204,79 @@ def billed_group(session: Session, root: Account) -> list[Account]:
 
 def _close_member(session: Session, account: Account, root: Account, *, ended: Period, end_at: datetime,
                   now: datetime, books: Books, book: PriceBook, licences: dict[int, Licence]
-                  ) -> tuple[int, list[LineDraft], list[LineDraft], dict[str, object]]:
-    """One account's part of a close: (seats cancelled, renewal lines, usage lines, changes applied)."""
+                  ) -> tuple[int, list[LineDraft], list[LineDraft], dict[str, object], int | None]:
+    """One account's part of a close: (seats cancelled, renewal lines, usage lines, changes applied,
+    the plan in force on the ended period's last day)."""
     start_at = local_midnight(ended.start, account.timezone)
     usage: list[LineDraft] = []
-    if account.mode == "peak" and account.status != "trial":
+    before = terms(session, account.plan_id)  # the plan in force on the period's last day
+    if account.status != "trial":
         since = max(start_at, account.activated_at) if account.activated_at else start_at
-        usage = _peak_lines(session, account, ended, since, end_at, account.cycle, books, book, licences)
+        if account.mode == "peak":
+            usage = _peak_lines(session, account, ended, since, end_at, account.cycle, books, book, licences, before)
+        usage += meter_lines(session, account, ended, since, end_at, books, before)
     if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
         account.cycle, account.anchor = root.cycle, root.anchor
         account.pending_cycle = account.pending_anchor = None
     applied = _apply_pending(session, account, ended)
+    plan = terms(session, account.plan_id) if "plan" in applied else before
     renewal: list[LineDraft] = []
     if account.status == "closed":
         cancelled = _close_out(session, account, end_at)
         account.closed_at = now
     else:
-        cancelled = _trim(session, account, end_at) if account.mode == "allocation" else 0
+        cancelled = _trim(session, account, end_at, plan) if account.mode == "allocation" else 0
+        if account.mode == "allocation":
+            provision_included(session, account, plan, at=end_at)
         new = period_from(ended.end, account.anchor, account.cycle)
-        if account.mode == "allocation" and account.status != "trial":
-            renewal = _renewal_lines(session, account, new, end_at, books, book, licences)
+        if account.status != "trial":
+            renewal = _renewal_lines(session, account, new, end_at, books, book, licences, plan)
+            if account.mode == "peak":  # no seat pool: only the plan's fee is billed in advance
+                renewal = [line for line in renewal if line.kind == "fee"]
         account.period_start, account.period_end = new.start, new.end
         account.period_end_at = local_midnight(new.end, account.timezone)
     session.add(account)
-    return cancelled, renewal, usage, applied
+    return cancelled, renewal, usage, applied, before.plan.id if before.plan else None
+
+
+def meter_lines(session: Session, account: Account, ended: Period, since: datetime, end_at: datetime,
+                books: Books, plan: Terms) -> list[LineDraft]:
+    """Per meter, price(max(0, used − allowance)) for the ended period; allowances do not carry over."""
+    assert account.id is not None
+    used = session.exec(
+        select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
+            UsageRecord.account_id == account.id, col(UsageRecord.at) >= since, col(UsageRecord.at) < end_at,
+        ).group_by(UsageRecord.meter_id).order_by(UsageRecord.meter_id)
+    ).all()
+    lines = []
+    for meter_id, quantity in used:
+        overage = max(0, int(quantity) - plan.allowances.get(meter_id, 0))
+        if overage == 0:
+            continue
+        meter = session.get(Meter, meter_id)
+        assert meter is not None
+        schedule = meter_schedule(meter)
+        amount = schedule.price(overage)
+        flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat
+        lines.append(meter_line(account_id=account.id, meter_id=meter_id, meter_code=meter.code,
+                                meter_name=meter.name, quantity=overage, amount=amount,
+                                unit=schedule.tiers[0].unit if flat else None, start=ended.start, end=ended.end,
+                                books=books))
+    return lines
+
+
+def provision_included(session: Session, account: Account, plan: Terms, *, at: datetime) -> int:
+    """Add the plan's included seats the account does not own yet, at no charge."""
+    assert account.id is not None
+    added = 0
+    for licence_id, included in plan.includes.items():
+        missing = included - int(session.exec(select(func.count()).select_from(Seat).where(
+            Seat.account_id == account.id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None))).one())
+        if missing > 0:
+            session.execute(insert(Seat), [{"account_id": account.id, "licence_id": licence_id, "bought_at": at}
+                                           for _ in range(missing)])
+            added += missing
+    return added
 
 
 def close_period(session: Session, root: Account, *, now: datetime, books: Books, book: PriceBook,
@@ -229,8 +293,9 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
     renewal: list[LineDraft] = []
     usage: list[LineDraft] = []
     applied_by: dict[str, dict[str, object]] = {}
+    plans: dict[int, int | None] = {}
     for member in members:
-        cancelled, member_renewal, member_usage, applied = _close_member(
+        cancelled, member_renewal, member_usage, applied, plans[int(member.id or 0)] = _close_member(
             session, member, root, ended=ended, end_at=end_at, now=now, books=books, book=book,
             licences=licences)
         cancelled_total += cancelled
@@ -239,6 +304,8 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
         if applied:
             applied_by[member.slug] = applied
     invoice = None
+    if not any(line.amount_minor for line in renewal):
+        renewal = []  # only included seats at no charge: nothing to renew on paper
     if renewal or usage:
         new = current_period(root)
         draft = Draft(account_id=root.id, kind="renewal" if renewal else "usage",
@@ -251,7 +318,7 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
         session.add(ClosedPeriod(account_id=member.id, period_start=ended.start, period_end=ended.end,
                                  closed_at=now, seats_cancelled=cancelled_total if member is root else 0,
                                  invoice_id=invoice.id if invoice else None,
-                                 total_minor=total if member is root else 0))
+                                 total_minor=total if member is root else 0, plan_id=plans[int(member.id or 0)]))
     row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled_total,
                    invoice.number if invoice else None, total)
     audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=root.id,

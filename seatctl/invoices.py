@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from seatctl import audit
 from seatctl.context import Actor, Books
 from seatctl.errors import NotFound, Refused
-from seatctl.models import Account, Invoice, InvoiceCounter, InvoiceLine, Licence
+from seatctl.models import Account, Invoice, InvoiceCounter, InvoiceLine, Licence, Meter
 from seatctl.money import format_minor, to_minor
 from seatctl.periods import local_date
 
@@ -32,6 +32,7 @@ class LineDraft:
     days: int
     period_days: int
     amount_minor: int
+    meter_id: int | None = None
 
 
 def seat_line(
@@ -47,6 +48,30 @@ def seat_line(
         description=f"{licence.name} ({licence.code}) {what}", quantity=quantity,
         unit_price_minor=to_minor(unit, books.digits), period_start=start, period_end=end,
         days=days, period_days=period_days, amount_minor=to_minor(amount, books.digits),
+    )
+
+
+def fee_line(*, account_id: int, plan_code: str, plan_name: str, fee: Decimal, start: date, end: date,
+             period_days: int, books: Books, what: str) -> LineDraft:
+    """A plan's base fee, billed like a seat: round(fee × days / period_days)."""
+    days = (end - start).days
+    return LineDraft(
+        account_id=account_id, licence_id=None, kind="fee", description=f"Plan {plan_name} ({plan_code}) {what}",
+        quantity=1, unit_price_minor=to_minor(fee, books.digits), period_start=start, period_end=end, days=days,
+        period_days=period_days, amount_minor=to_minor(max(Decimal(0), fee * days / period_days), books.digits),
+    )
+
+
+def meter_line(*, account_id: int, meter_id: int, meter_code: str, meter_name: str, quantity: int,
+               amount: Decimal, unit: Decimal | None, start: date, end: date, books: Books) -> LineDraft:
+    """Metered overage of one ended period, in arrears: price(max(0, used − allowance))."""
+    days = (end - start).days
+    unit_price = unit if unit is not None else (amount / quantity if quantity else Decimal(0))
+    return LineDraft(
+        account_id=account_id, licence_id=None, meter_id=meter_id, kind="usage",
+        description=f"{meter_name} ({meter_code}) overage", quantity=quantity,
+        unit_price_minor=to_minor(unit_price, books.digits), period_start=start, period_end=end, days=days,
+        period_days=days, amount_minor=to_minor(amount, books.digits),
     )
 
 
@@ -147,7 +172,7 @@ def void(session: Session, number: str, *, reason: str, books: Books, at: dateti
     for line in lines_of(session, original):
         session.add(InvoiceLine(
             invoice_id=credit.id, line_no=line.line_no, account_id=line.account_id, licence_id=line.licence_id,
-            kind=line.kind, description=f"Credit: {line.description}", quantity=line.quantity,
+            meter_id=line.meter_id, kind=line.kind, description=f"Credit: {line.description}", quantity=line.quantity,
             unit_price_minor=-line.unit_price_minor, period_start=line.period_start, period_end=line.period_end,
             days=line.days, period_days=line.period_days, amount_minor=-line.amount_minor,
         ))
@@ -206,6 +231,7 @@ def show_invoice(session: Session, number: str, *, books: Books) -> dict[str, ob
     invoice = find(session, number)
     slugs = dict(session.exec(select(Account.id, Account.slug)).all())
     codes = dict(session.exec(select(Licence.id, Licence.code)).all())
+    meters = dict(session.exec(select(Meter.id, Meter.code)).all())
     out = invoice_row(invoice, slugs[invoice.account_id], books)
     out["currency"] = invoice.currency
     if invoice.credit_of:
@@ -217,7 +243,8 @@ def show_invoice(session: Session, number: str, *, books: Books) -> dict[str, ob
     out["lines"] = [
         {
             "account": slugs[line.account_id], "licence": codes.get(line.licence_id) if line.licence_id else None,
-            "meter": None, "description": line.description, "quantity": line.quantity,
+            "meter": meters.get(line.meter_id) if line.meter_id else None, "description": line.description,
+            "quantity": line.quantity,
             "unit_price": format_minor(line.unit_price_minor, books.digits),
             "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat(),
             "days": line.days, "period_days": line.period_days,

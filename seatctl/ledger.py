@@ -86,7 +86,7 @@ def add_account(
     session: Session, *, slug: str, name: str, cycle: str | None = None, anchor: date | None = None,
     mode: str = "allocation", timezone: str | None = None, parent: str | None = None,
     billed_via_parent: bool = False, trial: bool = False, discount: str | None = None,
-    minimums: dict[str, int] | None = None, actor: Actor, now: datetime, books: Books,
+    minimums: dict[str, int] | None = None, plan: str | None = None, actor: Actor, now: datetime, books: Books,
 ) -> Account:
     actor.require("billing", "create accounts")
     if not SLUG.match(slug):
@@ -129,6 +129,11 @@ def add_account(
     audit.record(session, at=now, operator=actor.name, action="account.add", account_id=account.id,
                  slug=slug, name=name, mode=mode, cycle=cycle, anchor=anchor.isoformat(), timezone=tz,
                  status=account.status, parent=parent, discount=account.discount)
+    if plan:
+        from seatctl.metering import apply_plan_now
+        from seatctl.plans import find_plan
+
+        apply_plan_now(session, account, find_plan(session, plan), actor=actor, now=now, books=books)
     if minimums:
         _set_minimums(session, account, minimums, actor=actor, now=now, books=books)
     return account
@@ -271,7 +276,8 @@ def _set_minimums(session: Session, account: Account, minimums: dict[str, int], 
         licence = catalogue.find(session, code)
         assert licence.id is not None
         if quantity:
-            require_schedule(book, licence, account.cycle, now)
+            for cycle in {account.cycle, account.pending_cycle or account.cycle}:
+                require_schedule(book, licence, cycle, now)
         row = session.get(Minimum, (account.id, licence.id)) or Minimum(
             account_id=account.id, licence_id=licence.id, quantity=0)
         if quantity >= row.quantity:

@@ -89,6 +89,8 @@ class Account(SQLModel, table=True):
     period_end_at: datetime = Field(index=True, sa_type=DateTime)  # period_end's local midnight, in UTC
     pending_cycle: str | None = Field(default=None, max_length=16)
     pending_anchor: date | None = None
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    pending_plan_id: int | None = Field(default=None, foreign_key="plan.id")
     activated_at: datetime | None = Field(default=None, sa_type=DateTime)  # when a trial became active
     closed_at: datetime | None = Field(default=None, sa_type=DateTime)  # set when the final period is closed
 
@@ -212,7 +214,8 @@ class InvoiceLine(SQLModel, table=True):
     line_no: int
     account_id: int = Field(foreign_key="account.id")
     licence_id: int | None = Field(default=None, foreign_key="licence.id")
-    kind: str = Field(max_length=16)  # seat, discount, tax
+    meter_id: int | None = Field(default=None, foreign_key="meter.id")
+    kind: str = Field(max_length=16)  # seat, fee, usage, discount, tax
     description: str
     quantity: int
     unit_price_minor: int
@@ -246,6 +249,7 @@ class ClosedPeriod(SQLModel, table=True):
     seats_cancelled: int = 0
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id")
     total_minor: int = 0
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")  # in force on the period's last day
 
 
 class Event(SQLModel, table=True):
@@ -261,6 +265,63 @@ class Event(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     quantity: int | None = None  # seats counted by reports (denials)
     details: str = "{}"
+
+
+class Plan(SQLModel, table=True):
+    """A bundle: a base fee per period, seats included per licence, allowances per meter."""
+
+    __tablename__ = "plan"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str
+    monthly_fee: str | None = None  # exact decimal text; None: not sold monthly
+    annual_fee: str | None = None
+    created_at: datetime = Field(sa_type=DateTime)
+
+
+class PlanInclude(SQLModel, table=True):
+    __tablename__ = "plan_include"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    licence_id: int = Field(foreign_key="licence.id", primary_key=True)
+    quantity: int
+
+
+class PlanAllowance(SQLModel, table=True):
+    __tablename__ = "plan_allowance"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    meter_id: int = Field(foreign_key="meter.id", primary_key=True)
+    quantity: int
+
+
+class Meter(SQLModel, table=True):
+    """A metered service (SMS, e-mail, calls…) billed per unit above the plan's allowance."""
+
+    __tablename__ = "meter"
+    __table_args__ = (CheckConstraint("tier_mode IN ('volume','graduated')", name="tier_mode"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str
+    tiers: str  # "inf:0.05" for a flat unit price
+    tier_mode: str = Field(default="volume", max_length=16)
+    created_at: datetime = Field(sa_type=DateTime)
+
+
+class UsageRecord(SQLModel, table=True):
+    __tablename__ = "usage_record"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_usage_record_account_meter_at", "account_id", "meter_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    meter_id: int = Field(foreign_key="meter.id")
+    quantity: int
+    at: datetime = Field(sa_type=DateTime)
+    external_id: str | None = Field(default=None, unique=True, max_length=200)  # a repeated id is ignored
+    recorded_at: datetime = Field(sa_type=DateTime)
+    recorded_by: str
 
 
 APPEND_ONLY_TABLES = ("invoice", "invoice_line", "event")

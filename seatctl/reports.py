@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from seatctl.accounts import account_ids, in_accounts
 from seatctl.buckets import Bucket
 from seatctl.context import Books
-from seatctl.models import Account, Assignment, Licence, Minimum, PurchaseOrder, Seat
+from seatctl.models import Account, Assignment, Licence, Minimum, PlanInclude, PurchaseOrder, Seat
 from seatctl.money import format_minor
 from seatctl.periods import local_date, local_midnight
 
@@ -33,8 +33,15 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
         select(PurchaseOrder.account_id, PurchaseOrder.licence_id, func.sum(PurchaseOrder.quantity)).where(
             PurchaseOrder.status == "pending", in_accounts(PurchaseOrder.account_id, ids)
         ).group_by(PurchaseOrder.account_id, PurchaseOrder.licence_id)).all()}
-    keys = set(owned) | set(in_use) | set(minimum) | set(buying)
     accounts = {a.id: a for a in session.exec(select(Account).where(in_accounts(Account.id, ids))).all()}
+    included: dict[int, dict[int, int]] = {}
+    for include in session.exec(select(PlanInclude)).all():
+        included.setdefault(include.plan_id, {})[include.licence_id] = include.quantity
+    for account in accounts.values():  # a plan's included seats are a minimum too
+        for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
+            key = (account.id, licence_id)
+            minimum[key] = max(minimum.get(key, 0), quantity)
+    keys = set(owned) | set(in_use) | set(minimum) | set(buying)
     codes = dict(session.exec(select(Licence.id, Licence.code)).all())
     rows = []
     for account_id, licence_id in keys:

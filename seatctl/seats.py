@@ -17,6 +17,7 @@ from seatctl.invoices import Draft, complete, issue, seat_line
 from seatctl.models import Account, Assignment, Invoice, Licence, Minimum, PurchaseOrder, Seat
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_date, local_midnight
+from seatctl.plans import terms
 
 
 def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
@@ -116,7 +117,9 @@ def quote_draft(
     period = current_period(account)
     schedule = require_schedule(book, licence, account.cycle, period_start_at(account))
     before = owned_now(session, account.id, licence.id)
-    whole = max(Decimal(0), schedule.price(before + quantity) - schedule.price(before))
+    included = terms(session, account.plan_id).included(licence.id)  # plan seats are not charged per seat
+    whole = max(Decimal(0), schedule.price(max(0, before + quantity - included))
+                - schedule.price(max(0, before - included)))
     day = max(local_date(now, account.timezone), period.start)
     line = seat_line(account_id=account.id, licence=licence, quantity=quantity, whole_period=whole,
                      start=day, end=period.end, period_days=period.days, books=books, what=what)

@@ -33,16 +33,13 @@ def add(
         from seatctl import clock, ledger
         from seatctl.accounts import show_account
         from seatctl.cli.render import Output
-        from seatctl.errors import Refused
 
-        if plan:
-            raise Refused("plans are not available yet", "Create the account without --plan")
         lg = Ledger()
         mins = ledger.parse_minimums(minimum or [])
         anchor_day = clock.parse_date(anchor) if anchor else None
         lg.write(lambda s, a, b: ledger.add_account(
             s, slug=slug, name=name, cycle=cycle, anchor=anchor_day, mode=mode, timezone=timezone, parent=parent,
-            billed_via_parent=billed_via_parent, trial=trial, discount=discount, minimums=mins,
+            billed_via_parent=billed_via_parent, trial=trial, discount=discount, minimums=mins, plan=plan,
             actor=a, now=lg.now, books=b))
         card = lg.read(lambda s, a, b: show_account(s, slug))
         return Output(obj=card, message=f"Created account '{slug}' ({card['mode']}, {card['cycle']}, "
@@ -167,3 +164,26 @@ def activate(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: Fo
 def close(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: FormatOpt = None) -> None:
     """Close for good: at the period end, usage is billed and every seat released; no renewal."""
     _status(slug, "closed", fmt)
+
+
+@app.command("set-plan")
+def set_plan(
+    slug: Annotated[str, typer.Argument(help="Account slug.")],
+    plan: Annotated[str, typer.Argument(help="Plan code.")],
+    fmt: FormatOpt = None,
+) -> None:
+    """Change plan: a higher base fee applies now (prorated), a lower one at the period end."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl.cli.render import Output
+        from seatctl.metering import set_plan as change
+
+        lg = Ledger()
+        result = lg.write(lambda s, a, b: change(s, slug=slug, code=plan, actor=a, now=lg.now, books=b))
+        message = {"applied": f"'{slug}' is on plan '{plan}' from today"
+                              + (f"; invoice {result.invoice}." if result.invoice else "."),
+                   "pending": f"'{slug}' moves to plan '{plan}' on {result.effective} (pending).",
+                   "unchanged": f"'{slug}' is already on plan '{plan}'."}[result.status]
+        return Output(obj=result.__dict__, message=message)
+
+    execute(fmt, produce)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from seatctl.cli import accounts, admin, billing, licences, reports, seats, users
+from seatctl.cli import accounts, admin, billing, licences, plans, reports, seats, users
 from seatctl.cli.common import Options
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.add_typer(licences.app, name="licence", help="The catalogue of licence types
 app.add_typer(accounts.app, name="account", help="Customer accounts.")
 app.add_typer(users.app, name="user", help="Users of an account.")
 billing.register(app)
+plans.register(app)
 app.add_typer(reports.app, name="report", help="Support tables: usage, users, roles, revenue, denials.")
 
 

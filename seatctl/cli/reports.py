@@ -139,3 +139,33 @@ def denials(account: Account = None, since: Since = None, until: Until = None, f
                       message="No refused assignments.")
 
     execute(fmt, produce)
+
+
+@app.command("consumption")
+def consumption(
+    account: Account = None, meter: Annotated[str | None, typer.Option("--meter")] = None,
+    since: Since = None, until: Until = None, by: By = None, tree: Tree = False,
+    chart: Annotated[bool, typer.Option("--chart", help="Bar chart of units used per bucket.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Metered use per bucket; allowance, overage and amount in the bucket holding each period's last day."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl.cli.render import Output
+        from seatctl.consumption import COLUMNS, consumption_rows
+
+        lg = Ledger()
+        buckets = _range(lg, since, until, by)
+        rows = lg.read(lambda s, a, b: consumption_rows(s, buckets=buckets, books=b, slug=account, tree=tree,
+                                                        meter=meter))
+        if chart and (fmt is None or fmt.value in ("table", "plain")):
+            from seatctl.cli.render import bar_chart
+
+            used: dict[str, int] = {}
+            for row in rows:
+                used[str(row["bucket"])] = used.get(str(row["bucket"]), 0) + int(row["used"])
+            bar_chart({b.label.isoformat(): used.get(b.label.isoformat(), 0) for b in buckets},
+                      title="units used per bucket")
+        return Output(rows=rows, columns=COLUMNS, message="No metered use in that range.")
+
+    execute(fmt, produce)

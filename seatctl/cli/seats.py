@@ -28,8 +28,18 @@ def status(
         from seatctl.cli.render import Output
         from seatctl.reports import status_rows
 
-        rows = Ledger().read(lambda s, a, b: status_rows(s, slug=account, tree=tree))
-        return Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
+        lg = Ledger()
+        rows = lg.read(lambda s, a, b: status_rows(s, slug=account, tree=tree))
+        out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
+        if account and (fmt is None or fmt.value not in ("json", "csv")):
+            from seatctl.metering import allowance_rows
+            from seatctl.seats import find_account
+
+            use = lg.read(lambda s, a, b: allowance_rows(s, find_account(s, account), now=lg.now, books=b))
+            if use:
+                out.extra.append(Output(rows=use, title="this period's metered use",
+                                        columns=["account", "plan", "meter", "used", "allowance", "overage"]))
+        return out
 
     execute(fmt, produce)
 

@@ -17,6 +17,55 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('invoice_counter',
+    sa.Column('series', sa.String(length=32), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('series', 'year', name=op.f('pk_invoice_counter'))
+    )
+    op.create_table('licence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_licence')),
+    sa.UniqueConstraint('code', name=op.f('uq_licence_code'))
+    )
+    op.create_table('meter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(), nullable=False),
+    sa.Column('tiers', sa.String(), nullable=False),
+    sa.Column('tier_mode', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("tier_mode IN ('volume','graduated')", name=op.f('ck_meter_tier_mode')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meter')),
+    sa.UniqueConstraint('code', name=op.f('uq_meter_code'))
+    )
+    op.create_table('operator',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('viewer','operator','billing','owner')", name=op.f('ck_operator_role')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operator')),
+    sa.UniqueConstraint('name', name=op.f('uq_operator_name'))
+    )
+    op.create_table('plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(), nullable=False),
+    sa.Column('monthly_fee', sa.String(), nullable=True),
+    sa.Column('annual_fee', sa.String(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
+    sa.UniqueConstraint('code', name=op.f('uq_plan_code'))
+    )
+    op.create_table('setting',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
+    )
     op.create_table('account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -35,12 +84,16 @@ def upgrade() -> None:
     sa.Column('period_end_at', sa.DateTime(), nullable=False),
     sa.Column('pending_cycle', sa.String(length=16), nullable=True),
     sa.Column('pending_anchor', sa.Date(), nullable=True),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('pending_plan_id', sa.Integer(), nullable=True),
     sa.Column('activated_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("cycle IN ('monthly','annual')", name=op.f('ck_account_cycle')),
     sa.CheckConstraint("mode IN ('allocation','peak')", name=op.f('ck_account_mode')),
     sa.CheckConstraint("status IN ('trial','active','suspended','closed')", name=op.f('ck_account_status')),
     sa.ForeignKeyConstraint(['parent_id'], ['account.id'], name=op.f('fk_account_parent_id_account')),
+    sa.ForeignKeyConstraint(['pending_plan_id'], ['plan.id'], name=op.f('fk_account_pending_plan_id_plan')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_account_plan_id_plan')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
     sa.UniqueConstraint('slug', name=op.f('uq_account_slug'))
     )
@@ -48,33 +101,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_account_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_account_period_end_at'), ['period_end_at'], unique=False)
 
-    op.create_table('invoice_counter',
-    sa.Column('series', sa.String(length=32), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('last', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('series', 'year', name=op.f('pk_invoice_counter'))
-    )
-    op.create_table('licence',
+    op.create_table('licence_price',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_licence')),
-    sa.UniqueConstraint('code', name=op.f('uq_licence_code'))
+    sa.Column('licence_id', sa.Integer(), nullable=False),
+    sa.Column('cycle', sa.String(length=16), nullable=False),
+    sa.Column('tiers', sa.String(), nullable=False),
+    sa.Column('tier_mode', sa.String(length=16), nullable=False),
+    sa.Column('block', sa.Integer(), nullable=False),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("cycle IN ('monthly','annual')", name=op.f('ck_licence_price_cycle')),
+    sa.CheckConstraint("tier_mode IN ('volume','graduated')", name=op.f('ck_licence_price_tier_mode')),
+    sa.CheckConstraint('block >= 1', name=op.f('ck_licence_price_block_positive')),
+    sa.ForeignKeyConstraint(['licence_id'], ['licence.id'], name=op.f('fk_licence_price_licence_id_licence')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_licence_price'))
     )
-    op.create_table('operator',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("role IN ('viewer','operator','billing','owner')", name=op.f('ck_operator_role')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_operator')),
-    sa.UniqueConstraint('name', name=op.f('uq_operator_name'))
+    with op.batch_alter_table('licence_price', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_licence_price_licence_id'), ['licence_id'], unique=False)
+
+    op.create_table('plan_allowance',
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('meter_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_plan_allowance_quantity_not_negative')),
+    sa.ForeignKeyConstraint(['meter_id'], ['meter.id'], name=op.f('fk_plan_allowance_meter_id_meter')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_plan_allowance_plan_id_plan')),
+    sa.PrimaryKeyConstraint('plan_id', 'meter_id', name=op.f('pk_plan_allowance'))
     )
-    op.create_table('setting',
-    sa.Column('key', sa.String(length=64), nullable=False),
-    sa.Column('value', sa.String(), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
+    op.create_table('plan_include',
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('licence_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_plan_include_quantity_not_negative')),
+    sa.ForeignKeyConstraint(['licence_id'], ['licence.id'], name=op.f('fk_plan_include_licence_id_licence')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_plan_include_plan_id_plan')),
+    sa.PrimaryKeyConstraint('plan_id', 'licence_id', name=op.f('pk_plan_include'))
     )
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,23 +195,6 @@ def upgrade() -> None:
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoice_account_id'), ['account_id'], unique=False)
 
-    op.create_table('licence_price',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('licence_id', sa.Integer(), nullable=False),
-    sa.Column('cycle', sa.String(length=16), nullable=False),
-    sa.Column('tiers', sa.String(), nullable=False),
-    sa.Column('tier_mode', sa.String(length=16), nullable=False),
-    sa.Column('block', sa.Integer(), nullable=False),
-    sa.Column('set_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("cycle IN ('monthly','annual')", name=op.f('ck_licence_price_cycle')),
-    sa.CheckConstraint("tier_mode IN ('volume','graduated')", name=op.f('ck_licence_price_tier_mode')),
-    sa.CheckConstraint('block >= 1', name=op.f('ck_licence_price_block_positive')),
-    sa.ForeignKeyConstraint(['licence_id'], ['licence.id'], name=op.f('fk_licence_price_licence_id_licence')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_licence_price'))
-    )
-    with op.batch_alter_table('licence_price', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_licence_price_licence_id'), ['licence_id'], unique=False)
-
     op.create_table('minimum',
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('licence_id', sa.Integer(), nullable=False),
@@ -163,6 +206,24 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['licence_id'], ['licence.id'], name=op.f('fk_minimum_licence_id_licence')),
     sa.PrimaryKeyConstraint('account_id', 'licence_id', name=op.f('pk_minimum'))
     )
+    op.create_table('usage_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('meter_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('external_id', sa.String(length=200), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.Column('recorded_by', sa.String(), nullable=False),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_usage_record_quantity_not_negative')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_usage_record_account_id_account')),
+    sa.ForeignKeyConstraint(['meter_id'], ['meter.id'], name=op.f('fk_usage_record_meter_id_meter')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_record')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_usage_record_external_id'))
+    )
+    with op.batch_alter_table('usage_record', schema=None) as batch_op:
+        batch_op.create_index('ix_usage_record_account_meter_at', ['account_id', 'meter_id', 'at'], unique=False)
+
     op.create_table('closed_period',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -172,8 +233,10 @@ def upgrade() -> None:
     sa.Column('seats_cancelled', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=True),
     sa.Column('total_minor', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_closed_period_account_id_account')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_closed_period_invoice_id_invoice')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_closed_period_plan_id_plan')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_closed_period')),
     sa.UniqueConstraint('account_id', 'period_start', name='uq_closed_period_account_start')
     )
@@ -183,6 +246,7 @@ def upgrade() -> None:
     sa.Column('line_no', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('licence_id', sa.Integer(), nullable=True),
+    sa.Column('meter_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('description', sa.String(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
@@ -195,6 +259,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_invoice_line_account_id_account')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_invoice_line_invoice_id_invoice')),
     sa.ForeignKeyConstraint(['licence_id'], ['licence.id'], name=op.f('fk_invoice_line_licence_id_licence')),
+    sa.ForeignKeyConstraint(['meter_id'], ['meter.id'], name=op.f('fk_invoice_line_meter_id_meter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line')),
     sa.UniqueConstraint('invoice_id', 'line_no', name='uq_invoice_line_invoice_no')
     )
@@ -280,11 +345,11 @@ def downgrade() -> None:
     op.drop_table('purchase_order')
     op.drop_table('invoice_line')
     op.drop_table('closed_period')
-    op.drop_table('minimum')
-    with op.batch_alter_table('licence_price', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_licence_price_licence_id'))
+    with op.batch_alter_table('usage_record', schema=None) as batch_op:
+        batch_op.drop_index('ix_usage_record_account_meter_at')
 
-    op.drop_table('licence_price')
+    op.drop_table('usage_record')
+    op.drop_table('minimum')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoice_account_id'))
 
@@ -296,15 +361,23 @@ def downgrade() -> None:
 
     op.drop_table('event')
     op.drop_table('app_user')
-    op.drop_table('setting')
-    op.drop_table('operator')
-    op.drop_table('licence')
-    op.drop_table('invoice_counter')
+    op.drop_table('plan_include')
+    op.drop_table('plan_allowance')
+    with op.batch_alter_table('licence_price', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_licence_price_licence_id'))
+
+    op.drop_table('licence_price')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_period_end_at'))
         batch_op.drop_index(batch_op.f('ix_account_parent_id'))
 
     op.drop_table('account')
+    op.drop_table('setting')
+    op.drop_table('plan')
+    op.drop_table('operator')
+    op.drop_table('meter')
+    op.drop_table('licence')
+    op.drop_table('invoice_counter')
 
 
 APPEND_ONLY = ("invoice", "invoice_line", "event")

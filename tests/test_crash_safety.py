@@ -1,0 +1,167 @@
+"""`cycle close` killed (SIGKILL) before its N-th SQL statement leaves a consistent ledger: every
+account period is either fully closed (closed_period row, its invoice, its events) or untouched,
+`doctor` stays clean, and a normal re-run ends exactly where a run that never crashed ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+CLOSE_AT = "2027-01-02T03:00:00Z"
+FIRST_STATEMENTS = range(1, 160, 8)  # the whole close of the template below runs ~157 statements
+
+
+@pytest.fixture
+def template(ledger, tmp_path: Path) -> Path:
+    """Four accounts whose periods have ended (two each by CLOSE_AT): trimming, minimums, a trial."""
+    ledger.ok("account", "add", "a1", "--name", "A1", "--anchor", "2026-11-01")
+    ledger.ok("account", "add", "a2", "--name", "A2", "--anchor", "2026-11-01", "--min", "base=2")
+    ledger.ok("account", "add", "a3", "--name", "A3", "--anchor", "2026-11-15")
+    ledger.ok("account", "add", "a4", "--name", "A4", "--anchor", "2026-11-01", "--trial")
+    ledger.ok("buy", "a1", "base", "3", "--yes")
+    ledger.ok("buy", "a1", "voip", "2", "--yes")
+    ledger.ok("buy", "a3", "voip", "4", "--yes")
+    ledger.ok("buy", "a4", "base", "2", "--yes")
+    ledger.ok("user", "add", "a1", "x@example.com")
+    ledger.ok("assign", "a1", "x@example.com", "base", "voip")
+    ledger.ok("user", "add", "a3", "y@example.com")
+    ledger.ok("assign", "a3", "y@example.com", "voip")
+    ledger.ok("account", "set-min", "a2", "base=1")  # lowered: applies at the first close
+    path = tmp_path / "template.db"
+    _copy(ledger.db, path)
+    return path
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """A consistent copy whatever is still in the WAL (SQLite's backup API)."""
+    source = sqlite3.connect(src)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+def _close_process(db: Path, crash_after: int | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
+    env.update(SEATCTL_DB=str(db), SEATCTL_NOW=CLOSE_AT, SEATCTL_OPERATOR="cron")
+    if crash_after is not None:
+        env["SEATCTL_TEST_CRASH_AFTER"] = str(crash_after)
+    return subprocess.run([sys.executable, "-m", "seatctl", "cycle", "close", "--format", "json"], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _closed_periods(db: Path) -> dict[tuple[str, str], tuple]:  # type: ignore[type-arg]
+    return {(slug, start): (end, cancelled, total, number) for slug, start, end, cancelled, total, number in _rows(db, """
+        SELECT a.slug, c.period_start, c.period_end, c.seats_cancelled, c.total_minor, i.number
+        FROM closed_period c JOIN account a ON a.id = c.account_id LEFT JOIN invoice i ON i.id = c.invoice_id""")}
+
+
+def _snapshot(cli, db: Path) -> dict[str, object]:
+    """What a user sees: invoices, seat status, accounts' current periods, every closed period."""
+    return {
+        "invoices": cli.json("--db", str(db), "invoice", "list", now=CLOSE_AT),
+        "status": cli.json("--db", str(db), "status", now=CLOSE_AT),
+        "accounts": [(a["slug"], a["period_start"], a["period_end"])
+                     for a in cli.json("--db", str(db), "account", "list", now=CLOSE_AT)],
+        "closed": _closed_periods(db),
+    }
+
+
+@pytest.fixture
+def reference(ledger, template: Path, tmp_path: Path) -> dict[str, object]:
+    """The result of a close that never crashed."""
+    ref = tmp_path / "reference.db"
+    _copy(template, ref)
+    rows = ledger.json("--db", str(ref), "cycle", "close", now=CLOSE_AT, operator="cron")
+    assert len(rows) == 8  # four accounts, two ended periods each
+    return _snapshot(ledger, ref)
+
+
+def _assert_consistent(cli, db: Path, template: Path, reference: dict[str, object]) -> None:
+    doctor = cli("--db", str(db), "doctor", now=CLOSE_AT)
+    assert doctor.code == 0, doctor.out + doctor.err
+    closed = _closed_periods(db)
+    ref_closed = reference["closed"]
+    assert isinstance(ref_closed, dict)
+    # Every closed period is the one of the clean run: same end, trim, total and invoice number.
+    for key, value in closed.items():
+        assert ref_closed[key] == value, key
+    # Per account, the closed periods are a prefix of the clean run's (oldest first), and the
+    # account's current period starts where the last close ended: nothing half-applied.
+    for slug, start, _end in _rows(db, "SELECT slug, period_start, period_end FROM account"):
+        mine = sorted(s for (a, s) in closed if a == slug)
+        theirs = sorted(s for (a, s) in ref_closed if a == slug)
+        assert mine == theirs[:len(mine)], slug
+        if mine:
+            assert start == closed[(slug, mine[-1])][0], slug
+        else:
+            assert start == _rows(template, f"SELECT period_start FROM account WHERE slug = '{slug}'")[0][0]
+    # Each close has its event; no invoice exists without its close (beyond the template's purchases).
+    events = [(slug, json.loads(d)) for slug, d in _rows(db, """
+        SELECT a.slug, e.details FROM event e JOIN account a ON a.id = e.account_id
+        WHERE e.action = 'cycle.close'""")]
+    assert sorted((slug, e["period_start"], e["invoice"] or "") for slug, e in events) == \
+        sorted((slug, start, number or "") for (slug, start), (_, _, _, number) in closed.items())
+    purchases = {n for (n,) in _rows(template, "SELECT number FROM invoice")}
+    invoices = {n for (n,) in _rows(db, "SELECT number FROM invoice")}
+    assert invoices - purchases == {number for (_, _, _, number) in closed.values() if number}
+    assert len(_rows(db, "SELECT id FROM event WHERE action = 'invoice.issue'")) == len(invoices)
+    # Seats: cancelled exactly as many as the closed periods say.
+    cancelled = _rows(db, "SELECT COUNT(*) FROM seat WHERE cancelled_at IS NOT NULL")[0][0]
+    assert cancelled == sum(c for (_, c, _, _) in closed.values())
+
+
+def test_a_close_killed_at_any_statement_is_all_or_nothing_per_period(ledger, template, reference, tmp_path):
+    copies = {n: tmp_path / f"crash-{n}.db" for n in FIRST_STATEMENTS}
+    for path in copies.values():
+        _copy(template, path)
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        results = dict(zip(copies, pool.map(lambda n: _close_process(copies[n], n), copies), strict=True))
+    crashed = [n for n, r in results.items() if r.returncode == -9]
+    assert len(crashed) >= len(copies) - 1, {n: r.returncode for n, r in results.items()}  # the hook really fired
+    progress = set()
+    for n, path in copies.items():
+        result = results[n]
+        assert result.returncode in (0, -9), (n, result.returncode, result.stderr)
+        assert "Traceback" not in result.stderr
+        _assert_consistent(ledger, path, template, reference)
+        progress.add(len(_closed_periods(path)))
+        rerun = ledger("--db", str(path), "cycle", "close", "--format", "json", now=CLOSE_AT, operator="cron")
+        assert rerun.code == 0, (n, rerun.err)
+        assert _snapshot(ledger, path) == reference, n
+        again = ledger.json("--db", str(path), "cycle", "close", now=CLOSE_AT, operator="cron")
+        assert again == []
+    assert len(progress) >= 4, progress  # crashes fell before, between and after the account periods' commits
+
+
+def test_repeated_crashes_on_one_ledger_still_finish_the_job(ledger, template, reference, tmp_path):
+    path = tmp_path / "repeated.db"
+    _copy(template, path)
+    attempts = []
+    for crash_after in [45, 38, 52, 41] * 6:
+        result = _close_process(path, crash_after)
+        attempts.append(result.returncode)
+        assert result.returncode in (0, -9), result.stderr
+        _assert_consistent(ledger, path, template, reference)
+        if result.returncode == 0:
+            break
+    assert attempts[-1] == 0, attempts
+    assert len(attempts) > 2, attempts  # it crashed more than once, each time after some progress
+    assert _snapshot(ledger, path) == reference
