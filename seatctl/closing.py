@@ -321,10 +321,14 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
                                  total_minor=total if member is root else 0, plan_id=plans[int(member.id or 0)]))
     row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled_total,
                    invoice.number if invoice else None, total)
-    audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=root.id,
-                 automatic=automatic, period_start=row.period_start, period_end=row.period_end,
-                 seats_cancelled=cancelled_total, invoice=row.invoice, total=format_minor(total, books.digits),
-                 accounts=[m.slug for m in members] if len(members) > 1 else None, applied=applied_by or None)
+    for member in members:  # one event per account period closed
+        audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=member.id,
+                     automatic=automatic, period_start=row.period_start, period_end=row.period_end,
+                     seats_cancelled=cancelled_total if member is root else None, invoice=row.invoice,
+                     total=format_minor(total, books.digits) if member is root else None,
+                     billed_via=root.slug if member is not root else None,
+                     accounts=[m.slug for m in members] if member is root and len(members) > 1 else None,
+                     applied=applied_by.get(member.slug))
     session.flush()
     return row
 

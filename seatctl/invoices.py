@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
 
 from seatctl import audit
 from seatctl.context import Actor, Books
@@ -89,12 +89,19 @@ class Draft:
 
 
 def _next_number(session: Session, series: str, year: int) -> tuple[int, str]:
-    counter = session.get(InvoiceCounter, (series, year))
-    if counter is None:
-        counter = InvoiceCounter(series=series, year=year, last=0)
-    counter.last += 1
-    session.add(counter)
-    return counter.last, f"{series}{year}-{counter.last:06d}"
+    """Take the next number of a series: one atomic UPDATE … RETURNING on the counter row, which also
+    locks it until the transaction ends (so numbers stay gapless under concurrent writers)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    session.execute(upsert(InvoiceCounter).values(series=series, year=year, last=0).on_conflict_do_nothing())
+    last = session.execute(
+        update(InvoiceCounter).where(col(InvoiceCounter.series) == series, col(InvoiceCounter.year) == year)
+        .values(last=InvoiceCounter.last + 1).returning(InvoiceCounter.last)
+    ).scalar_one()
+    return int(last), f"{series}{year}-{int(last):06d}"
 
 
 def complete(draft: Draft, *, books: Books, discount: Decimal | None) -> tuple[list[LineDraft], int, int]:

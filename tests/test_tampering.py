@@ -11,22 +11,50 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Seatctl
 
 NOW = "2026-11-16T10:00:00Z"
 
 
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module, copied for each test (building it takes a second or so)."""
+    folder = tmp_path_factory.mktemp("tampering")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
+            mp.delenv(key, raising=False)
+        cli = Seatctl(folder / "template.db")
+        cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+        for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
+            cli.ok("operator", "add", name, "--role", role)
+        for code, price in (("base", "30.00"), ("voip", "5.35"), ("gsm", "12.00")):
+            cli.ok("licence", "add", code, "--name", code.title(), "--monthly", price)
+        cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now="2026-11-01T09:00:00Z")
+        cli.now = NOW
+        cli.ok("buy", "acme", "base", "3", "--yes")
+        cli.ok("buy", "acme", "voip", "2", "--yes")
+        cli.ok("user", "add", "acme", "ana@example.com")
+        cli.ok("user", "add", "acme", "bob@example.com")
+        cli.ok("assign", "acme", "ana@example.com", "base")
+        assert cli("doctor").code == 0
+    return cli.db
+
+
 @pytest.fixture
-def books(ledger):
-    """acme: 3 base seats (one held by ana), 2 voip seats; two purchase invoices; a few events."""
-    ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now="2026-11-01T09:00:00Z")
-    ledger.ok("buy", "acme", "base", "3", "--yes")
-    ledger.ok("buy", "acme", "voip", "2", "--yes")
-    ledger.ok("user", "add", "acme", "ana@example.com")
-    ledger.ok("user", "add", "acme", "bob@example.com")
-    ledger.ok("assign", "acme", "ana@example.com", "base")
-    assert ledger("doctor").code == 0
-    return ledger
+def books(_template: Path, tmp_path: Path) -> Seatctl:
+    """acme: 3 base seats (one held by ana), 2 voip seats; two purchase invoices; a few events.
+    Operators alice (owner), cron (billing), olivia (operator), vera (viewer)."""
+    db = tmp_path / "ledger.db"
+    source, target = sqlite3.connect(_template), sqlite3.connect(db)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    cli = Seatctl(db)
+    cli.now = NOW
+    return cli
 
 
 def _sql(db: Path) -> sqlite3.Connection:
@@ -239,14 +267,19 @@ def test_the_ledger_is_created_owner_only_even_with_umask_0(tmp_path):
     result = _run(["init"], env, 0o000)
     assert result.returncode == 0, result.stderr
     assert _mode(db) == 0o600
-    # The write-ahead log and shared-memory files, while a command has them open, follow the file.
-    result = _run(["licence", "add", "base", "--name", "Base", "--monthly", "30"], env, 0o000)
-    assert result.returncode == 0, result.stderr
-    assert _mode(db) == 0o600
-    for suffix in ("-wal", "-shm"):
-        side = db.with_name(db.name + suffix)
-        if side.exists():
+    # While the ledger is open its write-ahead log and shared memory exist; they hold ledger data too.
+    reader = sqlite3.connect(db)
+    try:
+        reader.execute("SELECT COUNT(*) FROM operator").fetchone()
+        result = _run(["licence", "add", "base", "--name", "Base", "--monthly", "30"], env, 0o000)
+        assert result.returncode == 0, result.stderr
+        assert _mode(db) == 0o600
+        for suffix in ("-wal", "-shm"):
+            side = db.with_name(db.name + suffix)
+            assert side.exists(), suffix
             assert _mode(side) & 0o077 == 0, (suffix, oct(_mode(side)))
+    finally:
+        reader.close()
 
 
 def test_backup_is_an_owner_only_copy_that_doctor_accepts(books, tmp_path):

@@ -55,7 +55,52 @@ STEPS: list[tuple[str, str, str, int, str]] = [
      "Invoices never change; a credit note cancels one."),
     ("2026-02-02T09:01:00Z", "alice", "log --account acme --action denial", 0, "Refused assignments: what to buy."),
     ("2026-02-02T09:02:00Z", "alice", "cycle show acme", 0, ""),
+    # Peak billing (seed 002): no seat pool, billed in arrears on the high-water mark.
+    ("2026-01-27T09:00:00Z", "alice", "account add callco --name 'Call Co' --mode peak --anchor 2026-01-27", 0,
+     "A peak account: no purchases, billed on the most users holding a licence at once."),
+    ("2026-01-27T09:01:00Z", "alice", "user import callco {dir}/callco.csv", 0, ""),
+    ("2026-02-15T09:00:00Z", "olivia", "assign callco --from-csv {dir}/callco-assign.csv", 0,
+     "Twenty agents get 'base' on 15 Feb…"),
+    ("2026-02-26T18:00:00Z", "olivia", "user deactivate callco {agents}", 0, "…and leave on 26 Feb."),
+    ("2026-03-28T02:00:00Z", "cron", "cycle close --account callco", 0,
+     "The period from 27 Jan bills 20 seats; the one from 27 Feb bills none."),
+    # Resellers (seed 001): children billed via their parent, one invoice with a line per child.
+    ("2026-03-01T09:00:00Z", "alice", "account add resell --name 'Reseller SL' --anchor 2026-03-01 --discount 10", 0,
+     "A reseller with a 10% discount and two customers billed through it."),
+    ("2026-03-01T09:01:00Z", "alice",
+     "account add shop-a --name 'Shop A' --parent resell --billed-via-parent --min base=3", 0, ""),
+    ("2026-03-01T09:02:00Z", "alice",
+     "account add shop-b --name 'Shop B' --parent resell --billed-via-parent --min voip=2", 0, ""),
+    ("2026-03-10T09:04:00Z", "alice", "buy shop-b voip 2 --yes", 0, "Charged to the reseller, prorated."),
+    ("2026-03-10T09:05:00Z", "alice", "status resell --tree", 0, ""),
+    # Plans and metered services (seeds 002 and 004).
+    ("2026-03-01T10:00:00Z", "alice", "meter add sms --name SMS --unit-price 0.05", 0,
+     "A plan bundles seats and an allowance; usage above it is billed per unit."),
+    ("2026-03-01T10:01:00Z", "alice", "plan add team --name Team --monthly 50.00 --includes base=5 --allowance sms=1000",
+     0, ""),
+    ("2026-03-01T10:02:00Z", "alice", "account add planco --name 'Plan Co' --anchor 2026-03-01 --plan team", 0, ""),
+    ("2026-03-20T10:00:00Z", "olivia", "usage import {dir}/usage.csv", 0, ""),
+    ("2026-03-20T10:01:00Z", "olivia", "usage import {dir}/usage.csv", 0, "Re-sending the same file bills nothing twice."),
+    ("2026-03-20T10:02:00Z", "olivia", "status planco", 0, ""),
+    ("2026-04-01T02:00:00Z", "cron", "cycle close", 0,
+     "One invoice per close: the reseller's children, the plan's fee in advance, the SMS overage in arrears."),
+    ("2026-04-01T09:00:00Z", "alice", "invoice list --from 2026-03-28", 0, ""),
+    ("2026-04-01T09:00:30Z", "alice", "invoice show INV-2026-000013", 0, "The reseller's renewal names each child."),
+    ("2026-04-01T09:01:00Z", "alice", "report consumption --account planco --from 2026-03-01 --to 2026-03-31", 0, ""),
+    ("2026-04-01T09:02:00Z", "alice", "report usage --account acme --from 2026-01-01 --to 2026-02-28 --by month", 0,
+     "Support tables: usage over time, users by role, revenue, denials."),
+    ("2026-04-01T09:03:00Z", "alice", "report roles", 0, ""),
+    ("2026-04-01T09:04:00Z", "alice", "report revenue --from 2026-01-01 --to 2026-03-31 --by month", 0, ""),
+    ("2026-04-01T09:05:00Z", "alice", "doctor", 0, "Every invariant, checked."),
 ]
+
+AGENTS = [f"agent{i:02d}@callco.example.com" for i in range(1, 21)]
+EXTRA_FILES = {
+    "callco.csv": "email,name,role\n" + "".join(f"{a},,agent\n" for a in AGENTS),
+    "callco-assign.csv": "email,licence\n" + "".join(f"{a},base\n" for a in AGENTS),
+    "usage.csv": "account,meter,quantity,at,id\nplanco,sms,900,2026-03-05T12:00:00Z,batch1-1\n"
+                 "planco,sms,600,2026-03-18T12:00:00Z,batch1-2\n",
+}
 
 
 def run_demo(path: str | None) -> int:
@@ -68,16 +113,19 @@ def run_demo(path: str | None) -> int:
         print(f"error: {ledger} already exists. Remove it or choose another --path", file=sys.stderr)
         return 4
     (folder / "users.csv").write_text(USERS_CSV, encoding="utf-8")
+    for name, text in EXTRA_FILES.items():
+        (folder / name).write_text(text, encoding="utf-8")
     saved = {k: os.environ.get(k) for k in ("SEATCTL_DB", "SEATCTL_NOW", "SEATCTL_OPERATOR")}
     os.environ["SEATCTL_DB"] = str(ledger)
     failures = 0
     try:
-        for now, operator, command, expected, why in STEPS:
-            command = command.format(dir=folder)
+        for now, operator, command, expected, why in sorted(STEPS, key=lambda step: step[0]):
+            command = command.format(dir=folder, agents=" ".join(AGENTS))
             os.environ["SEATCTL_NOW"], os.environ["SEATCTL_OPERATOR"] = now, operator
             if why:
                 print(f"\n# {why}")
-            print(f"$ SEATCTL_NOW={now} SEATCTL_OPERATOR={operator} seatctl {command}", flush=True)
+            shown = command.replace(" ".join(AGENTS), "agent01@callco.example.com … agent20@callco.example.com")
+            print(f"$ SEATCTL_NOW={now} SEATCTL_OPERATOR={operator} seatctl {shown}", flush=True)
             try:
                 run(shlex.split(command))
                 code = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -127,9 +128,10 @@ def assign(
         who = result.user or f"{len({p[0] for p in pairs})} users"
         parts = []
         if result.assigned:
-            parts.append(f"Assigned {', '.join(result.assigned)} to {who} in '{account}'")
+            codes = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in Counter(result.assigned).items())
+            parts.append(f"Assigned {codes} to {who} in '{account}'")
         if result.unchanged:
-            parts.append(f"already held: {', '.join(result.unchanged)}")
+            parts.append(f"already held: {', '.join(sorted(set(result.unchanged)))}")
         if result.bought:
             parts.append("bought " + ", ".join(f"{b['quantity']} '{b['licence']}' (invoice {b['invoice']})"
                                                for b in result.bought))
