@@ -497,6 +497,15 @@ def test_a_price_change_applies_from_the_next_period(ledger):
     assert row["total"] == "80.00"
 
 
+def test_a_late_close_prices_the_renewal_as_of_the_period_start(ledger):
+    add_account(ledger, "acme", "--min", "base=1")
+    ledger.ok("licence", "set-price", "base", "--monthly", "40.00", now="2026-12-10T09:00:00Z")
+    [row] = close(ledger, "2026-12-15T00:00:00Z")  # cron was down; the price changed after the period end
+    assert row["total"] == "30.00"
+    [jan] = close(ledger, JAN1)
+    assert jan["total"] == "40.00"
+
+
 def test_a_trial_period_closes_with_a_zero_bill(ledger):
     add_account(ledger, "tri", "--trial")
     ledger.ok("buy", "tri", "base", "2", "--yes")
