@@ -12,6 +12,7 @@ from seatctl import audit
 from seatctl.context import Actor
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Licence, LicencePrice
+from seatctl.names import clean_name
 from seatctl.periods import CYCLES
 from seatctl.pricing import Schedule, parse_tiers
 
@@ -78,7 +79,8 @@ def add_licence(
 ) -> Licence:
     actor.require("billing", "add licence types")
     check_code(code)
-    if not name.strip():
+    name = clean_name(name, "a licence name") or ""
+    if not name:
         raise UsageError("a licence needs a name", "Add --name TEXT")
     if session.exec(select(Licence).where(Licence.code == code)).first():
         raise Refused(f"licence type '{code}' already exists", "See: seatctl licence list")

@@ -16,7 +16,7 @@ from seatctl.context import Actor, Books
 from seatctl.invoices import Draft, LineDraft, fee_line, issue, meter_line, seat_line
 from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Meter, Minimum, Seat, UsageRecord
 from seatctl.money import format_minor
-from seatctl.periods import Period, local_midnight, period_from
+from seatctl.periods import Period, local_midnight, period_containing, period_from
 from seatctl.plans import Terms, meter_schedule, terms
 from seatctl.seats import current_period, find_account, held_during, invoicing_account
 
@@ -166,12 +166,15 @@ def _peak_lines(session: Session, account: Account, ended: Period, start_at: dat
 
 def _renewal_lines(session: Session, account: Account, new: Period, start_at: datetime, books: Books,
                    book: PriceBook, licences: dict[int, Licence], plan: Terms) -> list[LineDraft]:
+    """Renewal lines in advance; a short period (after an anchor change) is prorated by days against
+    the whole period of the new anchor that contains it."""
     assert account.id is not None
+    whole_days = period_containing(new.start, account.anchor, account.cycle).days
     lines = []
     fee = plan.fee(account.cycle)
     if plan.plan is not None and fee:
         lines.append(fee_line(account_id=account.id, plan_code=plan.plan.code, plan_name=plan.plan.name, fee=fee,
-                              start=new.start, end=new.end, period_days=new.days, books=books, what="renewal"))
+                              start=new.start, end=new.end, period_days=whole_days, books=books, what="renewal"))
     kept = session.exec(
         select(Seat.licence_id, func.count()).where(
             Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
@@ -183,7 +186,7 @@ def _renewal_lines(session: Session, account: Account, new: Period, start_at: da
         schedule = require_schedule(book, licence, account.cycle, start_at) if beyond else None
         lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
                                whole_period=schedule.price(beyond) if schedule else Decimal(0), start=new.start,
-                               end=new.end, period_days=new.days, books=books,
+                               end=new.end, period_days=whole_days, books=books,
                                what="renewal" if not plan.included(licence_id) else
                                f"renewal ({min(quantity, plan.included(licence_id))} included in the plan)"))
     return lines

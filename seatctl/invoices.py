@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from seatctl import audit
 from seatctl.context import Actor, Books
-from seatctl.errors import NotFound, Refused
+from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Account, Invoice, InvoiceCounter, InvoiceLine, Licence, Meter
 from seatctl.money import format_minor, to_minor
+from seatctl.names import clean_name
 from seatctl.periods import local_date
 
 CREDIT_SERIES = "CN-"
@@ -163,8 +164,9 @@ def void(session: Session, number: str, *, reason: str, books: Books, at: dateti
         raise Refused(f"'{number}' is a credit note", "Credit notes cannot be voided")
     if session.exec(select(Invoice).where(Invoice.credit_of == original.id)).first():
         raise Refused(f"invoice '{number}' is already voided", "See: seatctl invoice list --kind credit")
-    if not reason.strip():
-        raise Refused("a void needs a reason", "Add --reason TEXT")
+    reason = clean_name(reason, "a reason") or ""
+    if not reason:
+        raise UsageError("a void needs a reason", "Add --reason TEXT")
     year = local_date(at, books.timezone).year
     seq, cn_number = _next_number(session, CREDIT_SERIES, year)
     credit = Invoice(

@@ -19,6 +19,7 @@ from seatctl.context import Actor, Books
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Account, Assignment, Licence, Minimum, PurchaseOrder, User
 from seatctl.money import format_minor
+from seatctl.names import clean_name
 from seatctl.periods import CYCLES, check_timezone, local_date, local_midnight, period_containing
 from seatctl.seats import (
     Purchase,
@@ -32,7 +33,7 @@ from seatctl.seats import (
     quote_draft,
     quote_total,
 )
-from seatctl.users import UserRow, clean_name, find_user, normalize_email
+from seatctl.users import UserRow, find_user, normalize_email
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MODES = ("allocation", "peak")

@@ -12,6 +12,7 @@ from seatctl import audit
 from seatctl.context import Actor, find_operator
 from seatctl.errors import Refused, UsageError
 from seatctl.models import ROLES, Operator
+from seatctl.names import clean_name
 
 
 def identity() -> str:
@@ -29,7 +30,7 @@ def check_role(role: str) -> str:
 def add_operator(session: Session, *, name: str, role: str, actor: Actor, now: datetime) -> Operator:
     actor.require("owner", "manage operators")
     check_role(role)
-    if not name.strip() or any(ord(c) < 32 for c in name) or len(name) > 200:
+    if not (clean_name(name, "an operator name") or "") or len(name) > 200 or name != name.strip():
         raise UsageError(f"operator name '{name}' is not valid", "Use a login name")
     if session.exec(select(Operator).where(Operator.name == name)).first():
         raise Refused(f"operator '{name}' already exists", "See: seatctl operator list")

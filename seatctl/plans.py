@@ -13,6 +13,7 @@ from seatctl.context import Actor
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Account, Licence, Meter, Plan, PlanAllowance, PlanInclude
 from seatctl.money import parse_amount
+from seatctl.names import clean_name
 from seatctl.pricing import Schedule, parse_tiers
 
 
@@ -91,7 +92,7 @@ def add_plan(session: Session, *, code: str, name: str, monthly: str | None, ann
         raise UsageError("a plan needs a base fee", "Add --monthly FEE (and/or --annual FEE)")
     if session.exec(select(Plan).where(Plan.code == code)).first():
         raise Refused(f"plan '{code}' already exists", "See: seatctl plan list")
-    plan = Plan(code=code, name=name.strip() or code,
+    plan = Plan(code=code, name=clean_name(name, "a plan name") or code,
                 monthly_fee=str(parse_amount(monthly, "fee")) if monthly is not None else None,
                 annual_fee=str(parse_amount(annual, "fee")) if annual is not None else None, created_at=now)
     session.add(plan)
@@ -130,7 +131,8 @@ def add_meter(session: Session, *, code: str, name: str, unit_price: str | None,
     schedule = build(unit_price, tiers, tier_mode, None)
     if session.exec(select(Meter).where(Meter.code == code)).first():
         raise Refused(f"meter '{code}' already exists", "See: seatctl meter list")
-    meter = Meter(code=code, name=name.strip() or code, tiers=schedule.spec(), tier_mode=schedule.mode, created_at=now)
+    meter = Meter(code=code, name=clean_name(name, "a meter name") or code, tiers=schedule.spec(),
+                  tier_mode=schedule.mode, created_at=now)
     session.add(meter)
     audit.record(session, at=now, operator=actor.name, action="meter.add", code=code, name=name,
                  tiers=schedule.spec(), tier_mode=schedule.mode)

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, UsageError
 from seatctl.models import Account, Assignment, Licence, User
+from seatctl.names import clean_name
 
 ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 DEFAULT_ROLE = "member"
@@ -36,15 +37,6 @@ def check_role(role: str | None, where: str = "") -> str:
     if not ROLE.match(role):
         raise UsageError(f"{where}role '{role}' is not valid", "Use a word like admin, agent or member")
     return role
-
-
-def clean_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    name = name.strip()
-    if any(ord(ch) < 32 for ch in name):
-        raise UsageError("a name may not contain control characters", "Remove them")
-    return name or None
 
 
 def find_user(session: Session, account: Account, email: str) -> User:

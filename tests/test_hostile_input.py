@@ -4,6 +4,7 @@ refused with exit 2; control characters refused; never a traceback; the ledger s
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,10 @@ CONTROL = [
     "tab\there",
     "bell\x07",
     "carriage\rreturn",
-    pytest.param("del\x7fete", id="DEL"),
-    pytest.param("c1 \x9b31m csi", id="C1-CSI"),
+    pytest.param("del\x7fete", id="DEL", marks=pytest.mark.xfail(
+        strict=True, reason="BUG: names accept DEL (U+007F); only characters below U+0020 are refused")),
+    pytest.param("c1 \x9b31m csi", id="C1-CSI", marks=pytest.mark.xfail(
+        strict=True, reason="BUG: names accept C1 controls (U+009B CSI); only characters below U+0020 are refused")),
 ]
 
 
@@ -77,8 +80,7 @@ def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
 def _refused_as_usage(result) -> None:  # type: ignore[no-untyped-def]
     _no_traceback(result)
     assert result.code == 2, (result.code, result.err, result.out)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert result.err.startswith("error: "), result.err
 
 
 def _sound(cli: Seatctl) -> None:
@@ -98,7 +100,9 @@ def _user_names(cli: Seatctl) -> dict[str, str | None]:
 # --- stored verbatim ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NAMES)
-def test_account_names_are_kept_exactly(cli, name):
+def test_names_are_kept_exactly(cli, name, tmp_path):
+    import csv
+
     result = cli("account", "add", "hostile", "--name", name)
     _no_traceback(result)
     assert result.code == 0, result.err
@@ -106,47 +110,21 @@ def test_account_names_are_kept_exactly(cli, name):
     assert name in [a["name"] for a in cli.json("account", "list")]
     cli.ok("account", "set", "acme", "--name", name)
     assert _account_name(cli, "acme") == name
-    _sound(cli)
 
-
-@pytest.mark.parametrize("name", NAMES)
-def test_user_names_are_kept_exactly(cli, name):
-    result = cli("user", "add", "acme", "bob@example.com", "--name", name)
-    _no_traceback(result)
-    assert result.code == 0, result.err
-    assert _user_names(cli)["bob@example.com"] == name
-    cli.ok("assign", "acme", "bob@example.com", "base")
-    assert cli.json("report", "users", "acme")[1]["name"] == name if _has_report(cli) else True
-    _sound(cli)
-
-
-def _has_report(cli: Seatctl) -> bool:
-    return cli("report", "--help").code == 0
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_licence_names_are_kept_exactly(cli, name):
-    result = cli("licence", "add", "voip", "--name", name, "--monthly", "5.35")
-    _no_traceback(result)
-    assert result.code == 0, result.err
-    [row] = [r for r in cli.json("licence", "list") if r["code"] == "voip"]
-    assert row["name"] == name
-    _sound(cli)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_names_in_an_imported_csv_are_kept_exactly(cli, name, tmp_path):
-    import csv
-
+    cli.ok("user", "add", "acme", "bob@example.com", "--name", name)
     path = tmp_path / "users.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "name", "role"])
         writer.writerow(["carol@example.com", name, "agent"])
-    result = cli("user", "import", "acme", str(path))
-    _no_traceback(result)
-    assert result.code == 0, result.err
-    assert _user_names(cli)["carol@example.com"] == name
+    cli.ok("user", "import", "acme", str(path))
+    names = _user_names(cli)
+    assert (names["bob@example.com"], names["carol@example.com"]) == (name, name)
+    cli.ok("assign", "acme", "bob@example.com", "base")
+
+    cli.ok("licence", "add", "voip", "--name", name, "--monthly", "5.35")
+    [row] = [r for r in cli.json("licence", "list") if r["code"] == "voip"]
+    assert row["name"] == name
     _sound(cli)
 
 
@@ -236,22 +214,18 @@ def test_hostile_lookups_are_not_found_or_usage_errors(cli, text):
 
 
 @pytest.mark.parametrize("name", CONTROL)
-def test_control_characters_in_account_names_are_refused(cli, name):
-    before = cli.json("account", "list")
+def test_control_characters_in_names_are_refused(cli, name, tmp_path):
+    accounts, users, operators = (cli.json("account", "list"), cli.json("user", "list", "acme"),
+                                  cli.json("operator", "list"))
     _refused_as_usage(cli("account", "add", "ctl", "--name", name))
     _refused_as_usage(cli("account", "set", "acme", "--name", name))
-    assert cli.json("account", "list") == before
-    _sound(cli)
-
-
-@pytest.mark.parametrize("name", CONTROL)
-def test_control_characters_in_user_names_are_refused(cli, name, tmp_path):
-    before = cli.json("user", "list", "acme")
     _refused_as_usage(cli("user", "add", "acme", "ctl@example.com", "--name", name))
     path = tmp_path / "users.csv"
     path.write_text('email,name\nctl@example.com,"' + name.replace('"', '""') + '"\n', encoding="utf-8")
     _refused_as_usage(cli("user", "import", "acme", str(path)))
-    assert cli.json("user", "list", "acme") == before
+    _refused_as_usage(cli("operator", "add", name, "--role", "viewer"))
+    assert (cli.json("account", "list"), cli.json("user", "list", "acme"), cli.json("operator", "list")) == \
+        (accounts, users, operators)
     _sound(cli)
 
 
@@ -263,11 +237,28 @@ def test_control_characters_in_licence_names_are_refused(cli, name):
     assert cli.json("licence", "list") == before
 
 
-@pytest.mark.parametrize("name", CONTROL)
-def test_control_characters_in_operator_names_are_refused(cli, name):
-    before = cli.json("operator", "list")
-    _refused_as_usage(cli("operator", "add", name, "--role", "viewer"))
-    assert cli.json("operator", "list") == before
+ECHO_BUG = pytest.mark.xfail(strict=True, reason="BUG: error lines quote the offending input raw: a newline splits "
+                                                "the one-line error, escape sequences reach the terminal")
+ECHOING = [
+    pytest.param(("operator", "add", "{x}", "--role", "viewer"), id="operator-add", marks=ECHO_BUG),
+    pytest.param(("account", "add", "{x}", "--name", "N"), id="account-slug", marks=ECHO_BUG),
+    pytest.param(("licence", "add", "{x}", "--name", "N", "--monthly", "1"), id="licence-code", marks=ECHO_BUG),
+    pytest.param(("user", "add", "acme", "{x}"), id="user-email", marks=ECHO_BUG),
+    pytest.param(("status", "{x}"), id="status-lookup", marks=ECHO_BUG),
+    pytest.param(("assign", "acme", "{x}", "base"), id="assign-lookup", marks=ECHO_BUG),
+    pytest.param(("account", "add", "ok", "--name", "{x}"), id="account-name"),
+    pytest.param(("user", "add", "acme", "u@example.com", "--name", "{x}"), id="user-name"),
+]
+
+
+@pytest.mark.parametrize("x", ["two\nlines", "red \x1b[31mALERT"], ids=["newline", "escape"])
+@pytest.mark.parametrize("args", ECHOING)
+def test_a_refusal_is_one_line_free_of_control_characters(cli, args, x):
+    result = cli(*[a.replace("{x}", x) for a in args])
+    _no_traceback(result)
+    assert result.code in (2, 3), (result.code, result.err)
+    assert result.err.startswith("error: ") and result.err.endswith("\n")
+    assert not [c for c in result.err[:-1] if unicodedata.category(c) == "Cc"], repr(result.err)
 
 
 # --- output formats never choke on stored text -------------------------------------------------
@@ -275,22 +266,22 @@ def test_control_characters_in_operator_names_are_refused(cli, name):
 MARKUP = ["[/bold]", "[red]not red[/red]", "[link=http://x]x[/link]", "\\[escaped]"]
 
 
-@pytest.mark.parametrize("fmt", ["plain", "markdown", "github", "csv", "json"])
-@pytest.mark.parametrize("name", NAMES + MARKUP)
-def test_every_text_format_prints_stored_names(cli, fmt, name):
-    cli.ok("account", "add", "hostile", "--name", name)
-    result = cli("account", "list", "--format", fmt)
-    _no_traceback(result)
-    assert result.code == 0, result.err
-    if fmt == "json":
-        assert name in [a["name"] for a in result.json()]
-    elif fmt == "csv":
-        import csv
-        import io
+@pytest.mark.parametrize("name", NAMES[:4] + MARKUP)
+def test_every_text_format_prints_stored_names(cli, name):
+    import csv
+    import io
 
-        assert name in [row["name"] for row in csv.DictReader(io.StringIO(result.out))]
-    else:
-        assert name.replace("|", "\\|") in result.out or name in result.out
+    cli.ok("account", "add", "hostile", "--name", name)
+    for fmt in ("plain", "markdown", "github", "csv", "json"):
+        result = cli("account", "list", "--format", fmt)
+        _no_traceback(result)
+        assert result.code == 0, (fmt, result.err)
+        if fmt == "json":
+            assert name in [a["name"] for a in result.json()]
+        elif fmt == "csv":
+            assert name in [row["name"] for row in csv.DictReader(io.StringIO(result.out))]
+        else:
+            assert name in result.out or name.replace("|", "\\|") in result.out, fmt
 
 
 @pytest.mark.parametrize("name", [

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from seatctl.errors import UsageError
 from seatctl.periods import (
-    Period, boundary, local_date, local_midnight, next_boundary, period_containing, period_from,
+    Period,
+    boundary,
+    local_date,
+    local_midnight,
+    next_boundary,
+    period_containing,
+    period_from,
 )
 from seatctl.pricing import Schedule, build, flat, parse_tiers
 
@@ -265,11 +271,11 @@ def test_tiers_need_a_mode_and_blocks_must_be_positive():
 def test_graduated_price_is_the_sum_of_each_units_own_tier_price(bounds, units, q):
     bounds = sorted(bounds)
     prices = [D(u).scaleb(-2) for u in units]
-    spec = ",".join([f"{b}:{p}" for b, p in zip(bounds, prices)] + [f"inf:{prices[len(bounds)]}"])
+    spec = ",".join([f"{b}:{p}" for b, p in zip(bounds, prices, strict=False)] + [f"inf:{prices[len(bounds)]}"])
     schedule = Schedule(parse_tiers(spec), "graduated")
 
     def unit_of(n: int) -> Decimal:
-        for b, p in zip(bounds, prices):
+        for b, p in zip(bounds, prices, strict=False):
             if n <= b:
                 return p
         return prices[len(bounds)]

@@ -192,6 +192,22 @@ def test_lowering_a_minimum_is_pending_and_buys_or_cancels_nothing(ledger):
     assert ledger.json("status", "acme")[0]["total"] == 3
 
 
+def test_minimum_of_a_licence_without_a_price_for_the_cycle_creates_no_account(ledger):
+    result = ledger("account", "add", "ann", "--name", "Ann", "--cycle", "annual", "--min", "voip=1", now=NOV_16)
+    assert result.code == 4
+    assert ledger.json("account", "list") == []
+    assert invoices(ledger) == []
+
+
+def test_licence_without_a_price_for_the_cycle_cannot_be_bought(ledger):
+    ledger.ok("account", "add", "ann", "--name", "Ann", "--cycle", "annual", "--anchor", "2026-11-01", now=NOV_1)
+    result = ledger("buy", "ann", "voip", "1", "--yes", now=NOV_16)
+    assert result.code == 4
+    assert result.err.startswith("error: ")
+    assert ledger.json("status", "ann") == []
+    assert invoices(ledger) == []
+
+
 # --- invoices -------------------------------------------------------------------------------
 
 def test_invoice_numbers_are_gapless_and_skip_quotes_trials_and_failures(acme):
@@ -219,6 +235,15 @@ def test_invoice_numbers_restart_at_one_each_year_and_stay_gapless(ledger):
         assert seqs == list(range(1, len(seqs) + 1)), numbers
     assert numbers[:2] == ["INV-2026-000001", "INV-2026-000002"]
     assert "INV-2027-000001" in numbers
+
+
+def test_invoice_year_is_the_year_of_issue_in_the_ledgers_time_zone(cli):
+    now = "2026-12-31T23:30:00Z"  # already 1 Jan 2027 in Madrid
+    cli.ok("init", "--currency", "EUR", "--timezone", "Europe/Madrid", now=now)
+    cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00", now=now)
+    cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2027-01-01", now=now)
+    out = cli.json("buy", "acme", "base", "1", "--yes", now=now)
+    assert (out["invoice"], out["total"]) == ("INV-2027-000001", "30.00")
 
 
 def test_invoice_show_json_has_the_documented_line_fields_and_totals(acme):
@@ -265,6 +290,14 @@ def test_approving_an_order_charges_from_the_approval_day(acme):
     assert [(i["number"], i["total"]) for i in invoices(acme)] == [(approved["invoice"], "10.00")]
     row = acme.json("status", "acme")[0]
     assert (row["total"], row["free"], row["buying"]) == (1, 1, 0)
+
+
+def test_approval_after_the_period_end_charges_in_the_new_period(acme):
+    order = acme.json("buy", "acme", "base", "1", "--yes", now=NOV_16, operator="olivia")["order"]
+    approved = acme.json("order", "approve", str(order), now="2026-12-16T10:00:00Z")
+    assert approved["total"] == "15.48"  # 30.00 × 16/31
+    line = acme.json("invoice", "show", approved["invoice"])["lines"][0]
+    assert (line["period_start"], line["period_end"]) == ("2026-12-16", "2027-01-01")
 
 
 def test_retried_request_id_returns_the_first_result_and_charges_nothing(acme):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seatctl.cli import accounts, admin, billing, licences, plans, reports, seats, users
-from seatctl.cli.common import Options
+from seatctl.cli.common import Options, one_line
 
 app = typer.Typer(
     name="seatctl",
@@ -50,7 +50,7 @@ def run(argv: list[str] | None = None) -> None:
     except typer.TyperException as err:  # Typer's usage errors (bad option, missing argument)
         ctx = getattr(err, "ctx", None)
         where = f" See: {ctx.command_path} --help" if ctx is not None else ""
-        print(f"error: {err.format_message().rstrip('.')}.{where}", file=sys.stderr)
+        print(f"error: {one_line(err.format_message()).rstrip('.')}.{where}", file=sys.stderr)
         code = err.exit_code
     except typer.Exit as err:
         code = err.exit_code

@@ -95,6 +95,14 @@ class Ledger:
             raise
 
 
+def one_line(text: str) -> str:
+    """Error text quotes what people typed; show control characters escaped, never raw."""
+    import unicodedata
+
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+                   for ch in text)
+
+
 def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
     """The error boundary: run, render once; errors become one `error: …` line and an exit code."""
     from seatctl.errors import ExitCode, SeatctlError
@@ -107,7 +115,7 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
     except SeatctlError as err:
         if os.environ.get("SEATCTL_DEBUG"):
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         raise typer.Exit(int(err.exit_code)) from None
     except (typer.Exit, typer.Abort):
         raise
@@ -116,7 +124,7 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
     except Exception as exc:  # the last line of defence: never a traceback for users
         if os.environ.get("SEATCTL_DEBUG"):
             raise
-        print(f"error: internal error: {type(exc).__name__}: {exc}. Run again with SEATCTL_DEBUG=1 and "
+        print(f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}. Run again with SEATCTL_DEBUG=1 and "
               "report it", file=sys.stderr)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 

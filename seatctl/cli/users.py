@@ -25,7 +25,8 @@ def add(
     def produce():  # type: ignore[no-untyped-def]
         from seatctl import ledger
         from seatctl.cli.render import Output
-        from seatctl.users import UserRow, check_role, clean_name, normalize_email
+        from seatctl.names import clean_name
+        from seatctl.users import UserRow, check_role, normalize_email
 
         row = UserRow(normalize_email(email), clean_name(name), check_role(role))
         lg = Ledger()
