@@ -34,6 +34,15 @@ class Location:
             return Path(self.raw.split(":///", 1)[1])
         return Path(self.raw)
 
+    @property
+    def display(self) -> str:
+        """The location without a password."""
+        if self.is_sqlite:
+            return self.raw
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.raw).render_as_string(hide_password=True)
+
     def exists(self) -> bool:
         return self.path.is_file() if self.is_sqlite else True
 
@@ -138,10 +147,22 @@ def stored_revision(engine: Engine) -> str | None:
 def open_ledger(location: Location, *, busy_timeout: float = 10.0) -> Engine:
     """The engine of an existing, up-to-date ledger; never creates one."""
     if not location.exists():
-        raise NotFound(f"no ledger at '{location.raw}'", "Create it: seatctl init")
+        raise NotFound(f"no ledger at '{location.display}'", "Create it: seatctl init")
     engine = make_engine(location, busy_timeout=busy_timeout)
-    revision = stored_revision(engine)
+    try:
+        revision = stored_revision(engine)
+    except exc.OperationalError as err:  # PostgreSQL: server down, database missing, role refused
+        engine.dispose()
+        raise Busy(f"cannot connect to the ledger: {str(err.orig).strip().splitlines()[0]}",
+                   "Check the URL and that the server is running") from None
+    except SeatctlError:
+        engine.dispose()
+        raise
+    if revision is None and not location.is_sqlite:
+        engine.dispose()
+        raise NotFound(f"no ledger at '{location.display}'", "Create it: seatctl init")
     if revision != SCHEMA_REVISION:
+        engine.dispose()
         raise Busy(
             f"the ledger's schema is at revision {revision or 'none'}, this seatctl needs {SCHEMA_REVISION}",
             "Upgrade it: seatctl init",

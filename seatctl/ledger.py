@@ -42,10 +42,11 @@ MODES = ("allocation", "peak")
 def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books: Books,
               allow_closed: bool = False) -> Account:
     """Lock the account and close its ended periods (bookkeeping on the ledger's behalf)."""
-    account = find_account(session, slug, lock=True)
+    account = find_account(session, slug)
     payer = invoicing_account(session, account)
+    find_account(session, payer.slug, lock=True)  # the invoicing account first: the order closes take
     if payer is not account:
-        payer = find_account(session, payer.slug, lock=True)
+        find_account(session, slug, lock=True)
     close_due(session, payer, now=now, books=books, actor=actor, automatic=True)
     if account.status == "closed" and not allow_closed:
         raise Refused(f"account '{slug}' is closed", "A closed account cannot be changed")

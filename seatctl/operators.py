@@ -6,6 +6,7 @@ import getpass
 import os
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from seatctl import audit
@@ -15,10 +16,36 @@ from seatctl.models import ROLES, Operator
 from seatctl.names import clean_name
 
 
-def identity() -> str:
-    """`SEATCTL_OPERATOR`, else the OS login name."""
+def identity(session: Session | None = None) -> str:
+    """Who is acting. On PostgreSQL, the database role the connection logged in as (each operator
+    connects as their own role, and the database's grants are the real boundary). Elsewhere
+    `SEATCTL_OPERATOR`, else the OS login name."""
+    if session is not None and session.get_bind().dialect.name == "postgresql":
+        return str(session.execute(text("SELECT current_user")).scalar())
     name = os.environ.get("SEATCTL_OPERATOR") or getpass.getuser()
     return name.strip()
+
+
+GRANTS = {
+    "viewer": "SELECT",
+    "operator": "SELECT, INSERT, UPDATE, DELETE",
+    "billing": "SELECT, INSERT, UPDATE, DELETE",
+    "owner": "SELECT, INSERT, UPDATE, DELETE",
+}
+
+
+def _grant(session: Session, name: str, role: str) -> None:
+    """On PostgreSQL, give the operator's database role what its seatctl role needs."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if not session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first():
+        raise Refused(f"PostgreSQL has no role '{name}'",
+                      f"Create it first (as a superuser): CREATE ROLE \"{name}\" LOGIN")
+    schema = session.execute(text("SELECT current_schema()")).scalar()
+    who, where = f'"{name}"', f'"{schema}"'
+    session.execute(text(f"GRANT USAGE ON SCHEMA {where} TO {who}"))
+    session.execute(text(f"GRANT {GRANTS[role]} ON ALL TABLES IN SCHEMA {where} TO {who}"))
+    session.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {where} TO {who}"))
 
 
 def check_role(role: str) -> str:
@@ -36,6 +63,7 @@ def add_operator(session: Session, *, name: str, role: str, actor: Actor, now: d
         raise Refused(f"operator '{name}' already exists", "See: seatctl operator list")
     op = Operator(name=name, role=role, created_at=now)
     session.add(op)
+    _grant(session, name, role)
     audit.record(session, at=now, operator=actor.name, action="operator.add", operator_name=name, role=role)
     return op
 

@@ -51,6 +51,11 @@ def init_ledger(location, *, currency: str, timezone: str, operator: str, busy_t
         db.create_private_file(location.path)
     engine = db.make_engine(location, busy_timeout=busy_timeout, create=True)
     try:
+        if not location.is_sqlite:  # on PostgreSQL the database role is the identity
+            from sqlalchemy import text
+
+            with engine.connect() as conn:
+                operator = str(conn.execute(text("SELECT current_user")).scalar())
         revision = db.stored_revision(engine)
         if revision is not None:
             with db.read(engine) as session:

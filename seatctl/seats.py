@@ -22,8 +22,8 @@ from seatctl.plans import terms
 
 def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
     query = select(Account).where(Account.slug == slug)
-    if lock:
-        query = query.with_for_update()  # a row lock on PostgreSQL; SQLite already holds the file lock
+    if lock:  # a row lock on PostgreSQL (re-read, not taken from the session); SQLite holds the file lock
+        query = query.with_for_update().execution_options(populate_existing=True)
     account = session.exec(query).first()
     if account is None:
         raise NotFound(f"no account '{slug}'", "See: seatctl account list")

@@ -30,18 +30,41 @@ class Result:
 
 
 class Seatctl:
-    """Runs `seatctl ARGS…` in-process against one ledger file, with a settable clock and operator."""
+    """Runs `seatctl ARGS…` in-process against one ledger, with a settable clock and operator.
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    The ledger is a SQLite file, or (backend "postgresql") a fresh schema of the test database where
+    each operator connects as its own database role. `.db` (the SQLite path) skips the test on
+    PostgreSQL; `.env(operator)` gives the environment for a real `seatctl` process on either."""
+
+    def __init__(self, path: Path, pg_url: str | None = None) -> None:
+        self._path = path
+        self.pg_url = pg_url  # with {user} where the operator's role goes
         self.now = START
         self.operator = "alice"
         self.runner = CliRunner()
 
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.pg_url else "sqlite"
+
+    @property
+    def db(self) -> Path:
+        if self.pg_url:
+            pytest.skip("works on the SQLite file itself")
+        return self._path
+
+    def location(self, operator: str | None = None) -> str:
+        if self.pg_url:
+            return self.pg_url.format(user=operator or self.operator)
+        return str(self._path)
+
+    def env(self, operator: str | None = None, now: str | None = None) -> dict[str, str]:
+        return {"SEATCTL_DB": self.location(operator), "SEATCTL_NOW": now or self.now,
+                "SEATCTL_OPERATOR": operator or self.operator}
+
     def __call__(self, *args: str, now: str | None = None, operator: str | None = None,
                  input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        environ = {"SEATCTL_DB": str(self.db), "SEATCTL_NOW": now or self.now,
-                   "SEATCTL_OPERATOR": operator or self.operator, **(env or {})}
+        environ = {**self.env(operator, now), **(env or {})}
         result = self.runner.invoke(app, [str(a) for a in args], env=environ, input=input, catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 
@@ -65,10 +88,64 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Seatctl:
-    """A CLI bound to a not-yet-created ledger file."""
-    return Seatctl(tmp_path / "ledger.db")
+PG_ROLES = ("alice", "cron", "olivia", "vera", "mallory", "bob", "carol", "dave", "erin")
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("SEATCTL_TEST_PG_URL") else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test session (when SEATCTL_TEST_PG_URL is set), with a
+    login role for each operator the tests use; dropped at the end."""
+    admin_url = os.environ.get("SEATCTL_TEST_PG_URL")
+    if not admin_url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"seatctl_test_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for role in PG_ROLES:
+            if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    url = make_url(admin_url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+_schemas = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=_backends())
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Seatctl]:
+    """A CLI bound to a not-yet-created ledger: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield Seatctl(tmp_path / "ledger.db")
+        return
+    url = request.getfixturevalue("pg_database")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION alice'))
+    per_operator = make_url(url).set(username="USER", password=None).update_query_dict(
+        {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    yield Seatctl(tmp_path / "ledger.db", pg_url=per_operator.replace("USER@", "{user}@", 1))
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture

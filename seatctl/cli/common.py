@@ -48,6 +48,13 @@ class Options:
 class Ledger:
     """The ledger a command works on: config, location, engine, clock, actor, books."""
 
+    opened: list[Engine] = []  # disposed when the command ends (tests run many commands in one process)
+
+    @classmethod
+    def close_all(cls) -> None:
+        while cls.opened:
+            cls.opened.pop().dispose()
+
     def __init__(self) -> None:
         from seatctl import clock, config
 
@@ -62,6 +69,7 @@ class Ledger:
             from seatctl import db
 
             self._engine = db.open_ledger(db.Location(self.location), busy_timeout=self.config.busy_timeout)
+            Ledger.opened.append(self._engine)
         return self._engine
 
     def books(self, session: Session) -> Books:
@@ -73,7 +81,7 @@ class Ledger:
         from seatctl.context import load_actor
         from seatctl.operators import identity
 
-        return load_actor(session, identity())
+        return load_actor(session, identity(session))
 
     def read(self, fn: Callable[[Session, Actor, Books], T]) -> T:
         from seatctl import db
@@ -127,6 +135,8 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
         print(f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}. Run again with SEATCTL_DEBUG=1 and "
               "report it", file=sys.stderr)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
+    finally:
+        Ledger.close_all()
 
 
 def fail(what: str, hint: str | None = None, code: int = 2) -> Any:
