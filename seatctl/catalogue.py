@@ -137,3 +137,22 @@ def _price_text(schedule: Schedule) -> str:
     if schedule.block > 1:
         text += f" (blocks of {schedule.block})"
     return text
+
+
+def show_licence(session: Session, *, code: str, now: datetime) -> list[dict[str, object]]:
+    """The tier table of a licence's prices in force now: one row per tier and cycle length."""
+    licence = find(session, code)
+    assert licence.id is not None
+    book = PriceBook(session)
+    rows: list[dict[str, object]] = []
+    for cycle in CYCLES:
+        schedule = book.schedule(licence.id, cycle, now)
+        if schedule is None:
+            continue
+        lower = 1
+        for tier in schedule.tiers:
+            rows.append({"licence": code, "cycle": cycle, "mode": schedule.mode, "from": lower,
+                         "upto": tier.upto, "unit_price": str(tier.unit), "flat": str(tier.flat),
+                         "block": schedule.block})
+            lower = (tier.upto or 0) + 1
+    return rows

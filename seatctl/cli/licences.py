@@ -91,3 +91,18 @@ def list_(fmt: FormatOpt = None) -> None:
                       columns=["code", "name", "monthly", "annual"])
 
     execute(fmt, produce)
+
+
+@app.command("show")
+def show(code: Annotated[str, typer.Argument(help="Licence code.")], fmt: FormatOpt = None) -> None:
+    """The tier table of a licence: one row per tier and cycle length (upto empty: no upper bound)."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import catalogue
+        from seatctl.cli.render import Output
+
+        lg = Ledger()
+        return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now)),
+                      columns=["licence", "cycle", "mode", "from", "upto", "unit_price", "flat", "block"])
+
+    execute(fmt, produce)
