@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlmodel import Session
 
-from seatctl.errors import Busy, NotFound, Refused, SeatctlError
+from seatctl.errors import Busy, NotFound, PermissionDenied, Refused, SeatctlError
 
 # The Alembic head this code expects; a test checks it against migrations/versions.
 SCHEMA_REVISION = "0001"
@@ -139,9 +139,26 @@ def stored_revision(engine: Engine) -> str | None:
         if "no such table" in str(err.orig):
             return None
         raise _translate(err) from err
-    except exc.ProgrammingError:  # PostgreSQL: relation does not exist
+    except exc.ProgrammingError:  # PostgreSQL: no such table, or not visible to this role
+        _check_visible(engine)
         return None
     return row[0] if row else None
+
+
+def _check_visible(engine: Engine) -> None:
+    """A ledger on the search path that this database role may not read is a permission problem,
+    not a missing ledger (PostgreSQL hides schemas a role has no USAGE on)."""
+    with engine.connect() as conn:
+        hidden = conn.execute(text(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'alembic_version' AND n.nspname = ANY(string_to_array("
+            "replace(current_setting('search_path'), ' ', ''), ',')) "
+            "AND NOT (has_schema_privilege(n.nspname, 'USAGE') "
+            "AND has_table_privilege(c.oid, 'SELECT'))")).first()
+        user = conn.execute(text("SELECT current_user")).scalar()
+    if hidden:
+        raise PermissionDenied(f"database role '{user}' may not read this ledger",
+                               f"An owner can add it: seatctl operator add {user} --role viewer")
 
 
 def open_ledger(location: Location, *, busy_timeout: float = 10.0) -> Engine:
