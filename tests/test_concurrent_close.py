@@ -21,7 +21,7 @@ def due_ledger(ledger):
 
 
 def env_of(ledger, operator="cron"):
-    return {"SEATCTL_DB": str(ledger.db), "SEATCTL_NOW": DUE, "SEATCTL_OPERATOR": operator}
+    return ledger.env(operator, now=DUE)
 
 
 def run_together(process, commands):
