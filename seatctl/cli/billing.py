@@ -123,6 +123,32 @@ def invoice_show(number: Annotated[str, typer.Argument(help="Invoice number.")],
     execute(fmt, produce)
 
 
+@invoice_app.command("export")
+def invoice_export(
+    account: Annotated[str | None, typer.Option("--account")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="purchase, renewal, usage or credit.")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Issued on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Issued on or before YYYY-MM-DD.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Every invoice line with its invoice's number, dates and totals, for accountants (use csv or json)."""
+
+    def produce():  # type: ignore[no-untyped-def]
+        from seatctl import clock
+        from seatctl.cli.render import Output
+        from seatctl.errors import UsageError
+        from seatctl.exports import COLUMNS, export_rows
+
+        if kind and kind not in ("purchase", "renewal", "usage", "credit"):
+            raise UsageError(f"unknown invoice kind '{kind}'", "Use purchase, renewal, usage or credit")
+        lo = clock.parse_date(since) if since else None
+        hi = clock.parse_date(until) if until else None
+        rows = Ledger().read(lambda s, a, b: export_rows(s, books=b, account=account, kind=kind, since=lo, until=hi))
+        return Output(rows=rows, columns=COLUMNS)
+
+    execute(fmt, produce)
+
+
 @invoice_app.command("void")
 def invoice_void(
     number: Annotated[str, typer.Argument(help="Invoice number.")],
