@@ -300,7 +300,10 @@ def _set_minimums(session: Session, account: Account, minimums: dict[str, int], 
 
 def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = False,
         request_id: str | None = None, actor: Actor, now: datetime, books: Books) -> Purchase:
-    """Charge and add seats (billing), or file a pending order (operator); `quote` writes nothing."""
+    """Charge and add seats (billing), or file a pending order (operator).
+
+    A `quote` first closes the account's ended periods like any write, so that it prices the right
+    period; the caller rolls the transaction back (`seatctl buy --quote` does), so it writes nothing."""
     actor.require("viewer" if quote else "operator", "buy seats")
     if quantity <= 0:
         raise UsageError(f"quantity must be 1 or more, not {quantity}", f"e.g. seatctl buy {slug} {code} 1")
@@ -308,8 +311,7 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
         previous = session.exec(select(PurchaseOrder).where(PurchaseOrder.request_id == request_id)).first()
         if previous is not None:
             return _replay(session, previous, slug=slug, code=code, quantity=quantity, books=books)
-    account = (find_account(session, slug) if quote
-               else for_write(session, slug, actor=actor, now=now, books=books))
+    account = for_write(session, slug, actor=actor, now=now, books=books)
     licence = catalogue.find(session, code)
     assert account.id is not None and licence.id is not None
     if account.mode == "peak":

@@ -89,6 +89,16 @@ class Ledger:
         with db.read(self.engine) as session:
             return fn(session, self.actor(session), self.books(session))
 
+    def preview(self, fn: Callable[[Session, Actor, Books], T]) -> T:
+        """Run `fn` as a write would (ended periods closed first), then roll everything back."""
+        from seatctl import db
+
+        with db.write(self.engine) as session:
+            try:
+                return fn(session, self.actor(session), self.books(session))
+            finally:
+                session.rollback()
+
     def write(self, fn: Callable[[Session, Actor, Books], T]) -> T:
         """One transaction that takes the write lock first; denials survive the rollback."""
         from seatctl import db

@@ -62,8 +62,8 @@ def buy(
         from seatctl.errors import UsageError
 
         lg = Ledger()
-        preview = lg.read(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity, quote=True,
-                                                       actor=a, now=lg.now, books=b), b))
+        preview = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
+                                                          quote=True, actor=a, now=lg.now, books=b), b))
         purchase, books = preview
         if not quote and not yes:
             if not sys.stdin.isatty():
