@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -19,8 +20,11 @@ def _env(db: Path, operator: str = "olivia", **extra: str) -> dict[str, str]:
     return env
 
 
-def _spawn(db: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "seatctl", *args], env=_env(db), text=True,
+def _spawn(ledger, *args: str, operator: str = "olivia") -> subprocess.Popen[str]:
+    """A real `seatctl` process on the test's ledger (SQLite file or PostgreSQL schema)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
+    env.update(ledger.env(operator, now=NOW))
+    return subprocess.Popen([sys.executable, "-m", "seatctl", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -28,6 +32,30 @@ def _hold_write_lock(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=30)
     conn.execute("BEGIN IMMEDIATE")
     return conn
+
+
+class _AccountLock:
+    """Hold what a write takes first: the SQLite write lock, or the account's row lock on PostgreSQL."""
+
+    def __init__(self, ledger, slug: str) -> None:
+        if ledger.backend == "sqlite":
+            self._sqlite = _hold_write_lock(ledger.db)
+            return
+        from sqlalchemy import create_engine, text
+
+        self._engine = create_engine(ledger.location("alice"))
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        self._conn.execute(text("SELECT id FROM account WHERE slug = :s FOR UPDATE"), {"s": slug})
+
+    def release(self) -> None:
+        if hasattr(self, "_sqlite"):
+            self._sqlite.rollback()
+            self._sqlite.close()
+            return
+        self._tx.rollback()
+        self._conn.close()
+        self._engine.dispose()
 
 
 def _one_error_line(err: str) -> str:
@@ -48,14 +76,13 @@ def test_two_processes_racing_for_the_last_seat_never_oversell(ledger):
         ledger.ok("buy", "acme", "base", "1", "--yes")  # exactly one free seat for this round
         a, b = f"u{2 * r}@example.com", f"u{2 * r + 1}@example.com"
         # Hold the write lock while both start, so both are waiting for it when it is let go.
-        lock = _hold_write_lock(ledger.db)
+        lock = _AccountLock(ledger, "acme")
         try:
-            procs = {a: _spawn(ledger.db, "assign", "acme", a, "base"),
-                     b: _spawn(ledger.db, "assign", "acme", b, "base")}
+            procs = {a: _spawn(ledger, "assign", "acme", a, "base"),
+                     b: _spawn(ledger, "assign", "acme", b, "base")}
             time.sleep(0.7)  # not an assertion: only makes the race more likely
         finally:
-            lock.rollback()
-            lock.close()
+            lock.release()
         results = {user: (p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for user, p in procs.items()}
         for p in procs.values():
             p.stdout.close()
@@ -88,7 +115,7 @@ def test_many_processes_assigning_different_users_all_land(ledger):
     ledger.ok("buy", "acme", "voip", "4", "--yes")
     for i in range(4):
         ledger.ok("user", "add", "acme", f"p{i}@example.com")
-    procs = [_spawn(ledger.db, "assign", "acme", f"p{i}@example.com", "voip") for i in range(4)]
+    procs = [_spawn(ledger, "assign", "acme", f"p{i}@example.com", "voip") for i in range(4)]
     results = [(p.wait(timeout=90), p.communicate()) for p in procs]
     assert [code for code, _ in results] == [0] * 4, results
     [row] = ledger.json("status", "acme")
@@ -125,8 +152,6 @@ def test_a_write_waiting_on_a_held_lock_exits_6_and_changes_nothing(ledger, proc
 
         status = process(["status", "acme", "--format", "json"], env)
         assert status.returncode == 0, status.stderr
-        import json
-
         assert json.loads(status.stdout) == before_status
     finally:
         lock.rollback()

@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 
 CLOSE_AT = "2027-01-02T03:00:00Z"
-FIRST_STATEMENTS = range(1, 160, 8)  # the whole close of the template below runs ~157 statements
+CRASH_POINTS = 16  # how many N to try, spread over every statement of the close
 
 
 @pytest.fixture
@@ -89,9 +90,18 @@ def reference(ledger, template: Path, tmp_path: Path) -> dict[str, object]:
     """The result of a close that never crashed."""
     ref = tmp_path / "reference.db"
     _copy(template, ref)
-    rows = ledger.json("--db", str(ref), "cycle", "close", now=CLOSE_AT, operator="cron")
+    seen = [0]
+
+    def count(*_args: object) -> None:
+        seen[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)  # what the crash hook counts, in every engine
+    try:
+        rows = ledger.json("--db", str(ref), "cycle", "close", now=CLOSE_AT, operator="cron")
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
     assert len(rows) == 8  # four accounts, two ended periods each
-    return _snapshot(ledger, ref)
+    return {**_snapshot(ledger, ref), "statements": seen[0]}
 
 
 def _assert_consistent(cli, db: Path, template: Path, reference: dict[str, object]) -> None:
@@ -129,7 +139,10 @@ def _assert_consistent(cli, db: Path, template: Path, reference: dict[str, objec
 
 
 def test_a_close_killed_at_any_statement_is_all_or_nothing_per_period(ledger, template, reference, tmp_path):
-    copies = {n: tmp_path / f"crash-{n}.db" for n in FIRST_STATEMENTS}
+    total = reference.pop("statements")
+    assert isinstance(total, int) and total > 50, total
+    points = sorted({1 + (total - 1) * i // (CRASH_POINTS - 1) for i in range(CRASH_POINTS)})
+    copies = {n: tmp_path / f"crash-{n}.db" for n in points}
     for path in copies.values():
         _copy(template, path)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
@@ -164,4 +177,5 @@ def test_repeated_crashes_on_one_ledger_still_finish_the_job(ledger, template, r
             break
     assert attempts[-1] == 0, attempts
     assert len(attempts) > 2, attempts  # it crashed more than once, each time after some progress
+    reference.pop("statements")
     assert _snapshot(ledger, path) == reference

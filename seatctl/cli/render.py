@@ -91,14 +91,15 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
     if fmt == "table":
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, show_lines=False)
+        table = Table(title=Text(title) if title else None, show_lines=False)
         for column in columns:
             numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
                           for r in rows)
             table.add_column(column, justify="right" if numeric else "left")
         for row in rows:
-            table.add_row(*[_cell(row.get(c)) for c in columns])
+            table.add_row(*[Text(_cell(row.get(c))) for c in columns])  # stored text is never markup
         Console().print(table)
         return
     from tabulate import tabulate
