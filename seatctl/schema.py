@@ -45,6 +45,7 @@ def init_ledger(location, *, currency: str, timezone: str, operator: str, busy_t
     from seatctl.periods import check_timezone
 
     created = location.is_sqlite and not location.exists()
+    safety_copy = None
     if created:
         digits = minor_digits(currency)
         check_timezone(timezone)
@@ -61,14 +62,26 @@ def init_ledger(location, *, currency: str, timezone: str, operator: str, busy_t
             with db.read(engine) as session:
                 load_actor(session, operator).require("owner", "upgrade the ledger")
             if revision == db.SCHEMA_REVISION:
-                return {"database": location.raw, "status": "up to date", "revision": revision}
+                engine.dispose()
+                return {"database": location.display, "status": "up to date", "revision": revision}
+            if location.is_sqlite:  # a copy to come back to if the upgrade fails
+                safety_copy = _free_name(location.path.with_name(
+                    f"{location.path.name}.before-{db.SCHEMA_REVISION}"))
+                db.backup(engine, location, safety_copy)
         else:
             digits = minor_digits(currency)
             check_timezone(timezone)
         with engine.connect() as conn:
             conn = conn.execution_options(seatctl_write=True)
             with conn.begin():
-                upgrade(conn)
+                try:
+                    upgrade(conn)
+                except Exception as err:  # Alembic's own errors, a failed DDL statement
+                    from seatctl.errors import Busy
+
+                    kept = f"; the ledger was restored from {safety_copy}" if safety_copy else ""
+                    raise Busy(f"the schema upgrade failed: {str(err).splitlines()[0]}{kept}",
+                               "Nothing was changed; report this with SEATCTL_DEBUG=1 output") from err
                 if revision is None:
                     with Session(bind=conn) as session:
                         session.add_all([
@@ -82,11 +95,34 @@ def init_ledger(location, *, currency: str, timezone: str, operator: str, busy_t
                         session.flush()
     except BaseException:
         engine.dispose()
+        if safety_copy is not None:
+            _restore(safety_copy, location.path)
         if created:
             for suffix in ("", "-wal", "-shm"):
                 path = location.path.with_name(location.path.name + suffix)
                 path.unlink(missing_ok=True)
         raise
     engine.dispose()
-    return {"database": location.raw, "status": "created" if revision is None else "upgraded",
-            "revision": db.SCHEMA_REVISION, "owner": operator if revision is None else None}
+    return {"database": location.display, "status": "created" if revision is None else "upgraded",
+            "revision": db.SCHEMA_REVISION, "owner": operator if revision is None else None,
+            "backup": str(safety_copy) if safety_copy else None}
+
+
+def _free_name(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate
+
+
+def _restore(copy: Path, ledger: Path) -> None:
+    """Put the pre-upgrade copy back (SQLite's backup API, so the WAL stays consistent)."""
+    import sqlite3
+
+    source, target = sqlite3.connect(copy), sqlite3.connect(ledger)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()

@@ -68,3 +68,34 @@ def test_a_ledger_at_an_older_revision_asks_for_init(ledger):
     assert result.code == 6
     assert result.err.startswith("error: the ledger's schema is at revision 0000")
     assert "seatctl init" in result.err
+
+
+def test_a_failed_upgrade_restores_the_ledger_and_exits_6(ledger):
+    import sqlite3
+
+    ledger.ok("account", "add", "acme", "--name", "Acme")
+    con = sqlite3.connect(ledger.db)
+    con.execute("UPDATE alembic_version SET version_num = 'unknown'")
+    con.commit()
+    con.close()
+    result = ledger("init")
+    assert result.code == 6
+    assert result.err.startswith("error: the schema upgrade failed: ")
+    assert "restored from" in result.err and "Traceback" not in result.err
+    con = sqlite3.connect(ledger.db)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("unknown",)]
+    assert con.execute("SELECT slug FROM account").fetchall() == [("acme",)]
+    con.close()
+    copies = list(ledger.db.parent.glob("ledger.db.before-*"))
+    assert len(copies) == 1 and oct(copies[0].stat().st_mode & 0o777) == "0o600"
+
+
+def test_init_on_a_current_ledger_is_a_no_op(ledger):
+    result = ledger("init", "--format", "json")
+    assert result.code == 0
+    assert result.json()["status"] == "up to date"
+
+
+def test_init_by_a_non_owner_on_an_existing_ledger_exits_5(ledger):
+    result = ledger("init", operator="cron")
+    assert result.code == 5

@@ -38,9 +38,10 @@ def init(
         result = init_ledger(location, currency=currency or cfg.currency, timezone=timezone or cfg.timezone,
                              operator=identity(), busy_timeout=cfg.busy_timeout, now=clock.now())
         message = {
-            "created": f"Created ledger {location.raw}; '{result.get('owner')}' is its owner.",
-            "upgraded": f"Upgraded ledger {location.raw} to revision {result['revision']}.",
-        }.get(str(result["status"]), f"Ledger {location.raw} is up to date.")
+            "created": f"Created ledger {location.display}; '{result.get('owner')}' is its owner.",
+            "upgraded": f"Upgraded ledger {location.display} to revision {result['revision']} "
+                        f"(the old one is copied at {result.get('backup')}).",
+        }.get(str(result["status"]), f"Ledger {location.display} is up to date.")
         return Output(obj=result, message=message)
 
     execute(fmt, produce)
