@@ -118,11 +118,13 @@ def log(
 
 def demo(
     path: Annotated[str | None, typer.Option("--path", help="Folder for the sample ledger (default: a temporary one).")] = None,
+    fmt: FormatOpt = None,
 ) -> None:
-    """Build a sample ledger and walk through every job, printing each command and its output."""
+    """Build a sample ledger and walk through every job, printing each command and its output
+    (in the format given, passed on to every step)."""
     from seatctl.cli.demo import run_demo
 
-    raise typer.Exit(run_demo(path))
+    raise typer.Exit(run_demo(path, fmt.value if fmt else None))
 
 
 def doctor(fmt: FormatOpt = None) -> None:

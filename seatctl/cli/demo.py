@@ -103,7 +103,7 @@ EXTRA_FILES = {
 }
 
 
-def run_demo(path: str | None) -> int:
+def run_demo(path: str | None, fmt: str | None = None) -> int:
     from seatctl.cli.app import run
 
     folder = Path(path) if path else Path(tempfile.mkdtemp(prefix="seatctl-demo-"))
@@ -126,8 +126,9 @@ def run_demo(path: str | None) -> int:
                 print(f"\n# {why}")
             shown = command.replace(" ".join(AGENTS), "agent01@callco.example.com … agent20@callco.example.com")
             print(f"$ SEATCTL_NOW={now} SEATCTL_OPERATOR={operator} seatctl {shown}", flush=True)
+            argv = shlex.split(command) + (["--format", fmt] if fmt else [])
             try:
-                run(shlex.split(command))
+                run(argv)
                 code = 0
             except SystemExit as exit_:
                 code = int(exit_.code or 0)
