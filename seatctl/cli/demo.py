@@ -127,11 +127,14 @@ def run_demo(path: str | None, fmt: str | None = None) -> int:
             shown = command.replace(" ".join(AGENTS), "agent01@callco.example.com … agent20@callco.example.com")
             print(f"$ SEATCTL_NOW={now} SEATCTL_OPERATOR={operator} seatctl {shown}", flush=True)
             argv = shlex.split(command) + (["--format", fmt] if fmt else [])
+            real_stderr, sys.stderr = sys.stderr, sys.stdout  # a step's error line belongs in the walk-through
             try:
                 run(argv)
                 code = 0
             except SystemExit as exit_:
                 code = int(exit_.code or 0)
+            finally:
+                sys.stderr = real_stderr
             sys.stdout.flush()
             sys.stderr.flush()
             if code != expected:
