@@ -6,9 +6,38 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from seatctl.models import Event
+
+
+def row(
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    account_id: int | None = None,
+    licence_id: int | None = None,
+    quantity: int | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """One event as the values of a Core insert (for writing many in one statement)."""
+    return {
+        "at": at, "operator": operator, "action": action, "account_id": account_id, "licence_id": licence_id,
+        "quantity": quantity, "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
+    }
+
+
+def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """Write events built by `row`, in order, in one executemany (the caller's transaction). With a
+    Session, flush first so events it holds keep their order before these."""
+    if not rows:
+        return
+    if isinstance(conn, Session):
+        conn.flush()
+        conn = conn.connection()
+    conn.execute(Event.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 
 def record(

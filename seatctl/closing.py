@@ -1,24 +1,50 @@
-"""Cycle close: apply pending changes, trim free seats above the minimum, bill the period."""
+"""Cycle close: apply pending changes, trim free seats above the minimum, bill the period.
+
+One transaction per account period, written with a small fixed number of set-based Core statements
+(built once, so SQLAlchemy compiles each once): the account's minimums, seats and open assignments are
+read in one statement each, the trim and the invoice's lines, closed periods and events are one
+statement each. Prices, licences, plans and meters are loaded once per run (the price book again only
+when a price or a licence was added meanwhile)."""
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from seatctl import audit, db
 from seatctl.catalogue import PriceBook, require_schedule
 from seatctl.context import Actor, Books
-from seatctl.invoices import Draft, LineDraft, fee_line, issue, meter_line, seat_line
-from seatctl.models import Account, Assignment, ClosedPeriod, Licence, Meter, Minimum, Seat, UsageRecord
+from seatctl.invoices import Draft, LineDraft, fee_line, meter_line, seat_line, write_invoice
+from seatctl.models import (
+    Account,
+    Assignment,
+    ClosedPeriod,
+    Licence,
+    LicencePrice,
+    Meter,
+    Minimum,
+    Plan,
+    PlanAllowance,
+    PlanInclude,
+    Seat,
+    UsageRecord,
+)
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_midnight, period_containing, period_from
-from seatctl.plans import Terms, meter_schedule, terms
-from seatctl.seats import current_period, find_account, held_during, invoicing_account
+from seatctl.plans import NO_PLAN, Terms, meter_schedule
+from seatctl.pricing import Schedule
+from seatctl.seats import find_account, invoicing_account
 
 
 @dataclass
@@ -38,11 +64,134 @@ class CloseRow:
         }
 
 
-def is_due(account: Account, now: datetime) -> bool:
+def is_due(account: Any, now: datetime) -> bool:
     return account.closed_at is None and account.period_end_at <= now
 
 
-def _apply_pending(session: Session, account: Account, boundary_end: Period) -> dict[str, object]:
+# The account columns a close may change (written back in one UPDATE, mirrored on ORM objects).
+_MOVED = ("cycle", "anchor", "pending_cycle", "pending_anchor", "plan_id", "pending_plan_id", "closed_at",
+          "period_start", "period_end", "period_end_at")
+
+
+@functools.cache
+def _q() -> SimpleNamespace:
+    """Every statement of the close, built once (bind parameters, no literals)."""
+    a = Account.__table__  # type: ignore[attr-defined]
+    m = Minimum.__table__  # type: ignore[attr-defined]
+    s = Seat.__table__  # type: ignore[attr-defined]
+    h = Assignment.__table__  # type: ignore[attr-defined]
+    u = UsageRecord.__table__  # type: ignore[attr-defined]
+    acct = bindparam("acct")
+    return SimpleNamespace(
+        account=core_select(a).where(a.c.id == acct),
+        lock=core_select(a).where(a.c.id == acct).with_for_update(),
+        children=core_select(a).where(
+            a.c.parent_id.in_(bindparam("ids", expanding=True)), a.c.billed_via_parent == True,  # noqa: E712
+            a.c.closed_at.is_(None)).order_by(a.c.slug),
+        minimums=core_select(m.c.licence_id, m.c.quantity, m.c.pending_quantity).where(m.c.account_id == acct),
+        apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
+        .values(quantity=m.c.pending_quantity, pending_quantity=None),
+        used=core_select(u.c.meter_id, func.sum(u.c.quantity)).where(
+            u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
+        .group_by(u.c.meter_id).order_by(u.c.meter_id),
+        held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
+            h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
+            or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
+        # Seats owned at the end or later (uncancelled ones whenever bought), and the assignments
+        # still open at the end: the trim, the seats in use and the renewal all come from these two.
+        seats=core_select(s.c.id, s.c.licence_id, s.c.bought_at, s.c.cancelled_at).where(
+            s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
+        open_at_end=core_select(h.c.licence_id, h.c.seat_id, h.c.assigned_at).where(
+            h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end"))),
+        cancel=update(s).where(s.c.id.in_(bindparam("ids", expanding=True))).values(cancelled_at=bindparam("at")),
+        add_seats=insert(s),
+        release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
+        .values(released_at=bindparam("at")),
+        cancel_all=update(s).where(s.c.account_id == acct, s.c.cancelled_at.is_(None))
+        .values(cancelled_at=bindparam("at")),
+        move=update(a).where(a.c.id == acct).values({k: bindparam("v_" + k) for k in _MOVED}),
+        closed=insert(ClosedPeriod.__table__),  # type: ignore[attr-defined]
+        catalogue_version=core_select(
+            core_select(func.max(LicencePrice.id)).scalar_subquery(),
+            core_select(func.count()).select_from(LicencePrice).scalar_subquery(),
+            core_select(func.max(Licence.id)).scalar_subquery()),
+        licences=core_select(Licence.__table__),  # type: ignore[attr-defined]
+        plan=core_select(Plan.__table__).where(Plan.id == bindparam("id")),  # type: ignore[attr-defined]
+        includes=core_select(PlanInclude.__table__).where(PlanInclude.plan_id == bindparam("id")),  # type: ignore[attr-defined]
+        allowances=core_select(PlanAllowance.__table__).where(PlanAllowance.plan_id == bindparam("id")),  # type: ignore[attr-defined]
+        meter=core_select(Meter.__table__).where(Meter.id == bindparam("id")),  # type: ignore[attr-defined]
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: date, tz: str) -> datetime:
+    return local_midnight(day, tz)
+
+
+def _snapshot(row: Any) -> SimpleNamespace:
+    """A plain, mutable copy of an account row."""
+    return SimpleNamespace(**row._mapping)
+
+
+class _Catalogue:
+    """Prices, licences, plans and meters for one run. Plans, meters and licences are never changed
+    once written (only added), so they are kept by id; the price book and the licence list are
+    re-read when a price version or a licence was added since (checked in each transaction)."""
+
+    def __init__(self, book: PriceBook | None = None) -> None:
+        self._given_book = book
+        self._version: tuple[object, ...] | None = None
+        self.book: PriceBook | None = book
+        self.licences: dict[int, Any] = {}
+        self._schedules: dict[tuple[int, str, datetime], Schedule] = {}
+        self._plans: dict[int, Terms] = {}
+        self._meters: dict[int, Any] = {}
+
+    def sync(self, session: Session) -> None:
+        conn = session.connection()
+        version = tuple(conn.execute(_q().catalogue_version).one())
+        if version == self._version:
+            return
+        self._version = version
+        self.book = self._given_book or PriceBook(session)
+        self._given_book = None  # a book given by the caller serves until the catalogue changes
+        self.licences = {r.id: r for r in conn.execute(_q().licences)}
+        self._schedules = {}
+
+    def schedule(self, licence: Any, cycle: str, at: datetime) -> Schedule:
+        key = (licence.id, cycle, at)
+        found = self._schedules.get(key)
+        if found is None:
+            assert self.book is not None
+            found = self._schedules[key] = require_schedule(self.book, licence, cycle, at)
+        return found
+
+    def terms(self, conn: Connection, plan_id: int | None) -> Terms:
+        if plan_id is None:
+            return NO_PLAN
+        found = self._plans.get(plan_id)
+        if found is None:
+            q = _q()
+            plan = conn.execute(q.plan, {"id": plan_id}).one()
+            includes = {r.licence_id: r.quantity for r in conn.execute(q.includes, {"id": plan_id})}
+            allowances = {r.meter_id: r.quantity for r in conn.execute(q.allowances, {"id": plan_id})}
+            found = self._plans[plan_id] = Terms(plan, includes, allowances)
+        return found
+
+    def meter(self, conn: Connection, meter_id: int) -> Any:
+        found = self._meters.get(meter_id)
+        if found is None:
+            found = self._meters[meter_id] = conn.execute(_q().meter, {"id": meter_id}).one()
+        return found
+
+
+def _minimums(own: dict[int, int], plan: Terms) -> dict[int, int]:
+    """The effective minimum per licence: the larger of the account's own and its plan's included seats."""
+    return {k: max(own.get(k, 0), plan.included(k)) for k in set(own) | set(plan.includes)}
+
+
+def _apply_pending(conn: Connection, account: SimpleNamespace, boundary_end: Period,
+                   minimum_rows: list[Any]) -> dict[str, object]:
     """Changes that take effect at this boundary; returns what changed, for the event."""
     applied: dict[str, object] = {}
     if account.pending_cycle:
@@ -58,94 +207,51 @@ def _apply_pending(session: Session, account: Account, boundary_end: Period) -> 
         applied["plan"] = account.pending_plan_id
         account.plan_id = account.pending_plan_id
         account.pending_plan_id = None
-    lowered = session.exec(
-        select(Minimum).where(Minimum.account_id == account.id, col(Minimum.pending_quantity).is_not(None))
-    ).all()
-    for minimum in lowered:
-        assert minimum.pending_quantity is not None
-        minimum.quantity = minimum.pending_quantity
-        minimum.pending_quantity = None
-        session.add(minimum)
+    lowered = [r for r in minimum_rows if r.pending_quantity is not None]
     if lowered:
-        applied["minimums"] = {m.licence_id: m.quantity for m in lowered}
+        conn.execute(_q().apply_minimums, {"acct": account.id})
+        applied["minimums"] = {r.licence_id: r.pending_quantity for r in lowered}
     return applied
 
 
-def _counts_at_end(session: Session, account_id: int, end_at: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """(owned, in use) per licence during the last instant before `end_at`."""
-    owned = dict(session.exec(
-        select(Seat.licence_id, func.count()).where(
-            Seat.account_id == account_id, col(Seat.bought_at) < end_at,
-            (col(Seat.cancelled_at).is_(None)) | (col(Seat.cancelled_at) >= end_at),
-        ).group_by(Seat.licence_id)
-    ).all())
-    in_use = dict(session.exec(
-        select(Assignment.licence_id, func.count()).where(
-            Assignment.account_id == account_id, col(Assignment.assigned_at) < end_at,
-            (col(Assignment.released_at).is_(None)) | (col(Assignment.released_at) >= end_at),
-        ).group_by(Assignment.licence_id)
-    ).all())
-    return owned, in_use
-
-
-def minimums_of(session: Session, account: Account, plan: Terms) -> dict[int, int]:
-    """The effective minimum per licence: the larger of the account's own and its plan's included seats."""
-    own = dict(session.exec(select(Minimum.licence_id, Minimum.quantity).where(Minimum.account_id == account.id)).all())
-    return {k: max(own.get(k, 0), plan.included(k)) for k in set(own) | set(plan.includes)}
-
-
-def _trim(session: Session, account: Account, end_at: datetime, plan: Terms) -> int:
-    """Cancel free seats above max(in use at the end, minimum), most recently bought first."""
-    assert account.id is not None
-    owned, in_use = _counts_at_end(session, account.id, end_at)
-    minimums = minimums_of(session, account, plan)
-    cancelled = 0
+def _trim(conn: Connection, account: SimpleNamespace, end_at: datetime, seats: list[Any],
+          minimums: dict[int, int]) -> list[Any]:
+    """Cancel free seats above max(in use at the end, minimum), most recently bought first; returns
+    the seats cancelled."""
+    owned: Counter[int] = Counter()
+    free: dict[int, list[Any]] = {}
+    in_use: Counter[int] = Counter()
+    busy = set()
+    for licence_id, seat_id, assigned_at in conn.execute(_q().open_at_end, {"acct": account.id, "end": end_at}):
+        if assigned_at < end_at:
+            in_use[licence_id] += 1
+        if seat_id is not None:
+            busy.add(seat_id)
+    for seat in seats:
+        if seat.bought_at < end_at:
+            owned[seat.licence_id] += 1
+            if seat.cancelled_at is None and seat.id not in busy:
+                free.setdefault(seat.licence_id, []).append(seat)
+    victims: list[Any] = []
     for licence_id, count in owned.items():
         excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
-        if excess <= 0:
-            continue
-        busy = select(Assignment.seat_id).where(
-            Assignment.account_id == account.id, Assignment.licence_id == licence_id,
-            col(Assignment.seat_id).is_not(None),
-            (col(Assignment.released_at).is_(None)) | (col(Assignment.released_at) >= end_at),
-        )
-        victims = session.exec(
-            select(Seat.id).where(
-                Seat.account_id == account.id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None),
-                col(Seat.bought_at) < end_at, col(Seat.id).not_in(busy),
-            ).order_by(col(Seat.bought_at).desc(), col(Seat.id).desc()).limit(excess)
-        ).all()
-        if victims:
-            session.execute(update(Seat).where(col(Seat.id).in_(victims)).values(cancelled_at=end_at))
-            cancelled += len(victims)
-    return cancelled
+        if excess > 0 and licence_id in free:
+            victims += sorted(free[licence_id], key=lambda s: (s.bought_at, s.id), reverse=True)[:excess]
+    if victims:
+        conn.execute(_q().cancel, {"ids": [s.id for s in victims], "at": end_at})
+    return victims
 
 
-def _close_out(session: Session, account: Account, end_at: datetime) -> int:
-    """A closed account's last close: release every seat and cancel it at the period end."""
-    session.execute(update(Assignment).where(
-        Assignment.account_id == account.id, col(Assignment.released_at).is_(None)
-    ).values(released_at=end_at))
-    result = session.execute(update(Seat).where(
-        Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
-    ).values(cancelled_at=end_at))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _peak_lines(session: Session, account: Account, ended: Period, start_at: datetime, end_at: datetime,
-                cycle: str, books: Books, book: PriceBook, licences: dict[int, Licence], plan: Terms) -> list[LineDraft]:
+def _peak_lines(conn: Connection, account: SimpleNamespace, ended: Period, start_at: datetime, end_at: datetime,
+                cycle: str, books: Books, cat: _Catalogue, plan: Terms, own: dict[int, int]) -> list[LineDraft]:
     """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
-    assert account.id is not None
     changes: dict[int, list[tuple[datetime, int]]] = {}
-    for licence_id, assigned_at, released_at in session.exec(
-        select(Assignment.licence_id, Assignment.assigned_at, Assignment.released_at).where(
-            Assignment.account_id == account.id, held_during(start_at, end_at)
-        )
-    ).all():
+    for licence_id, assigned_at, released_at in conn.execute(
+            _q().held, {"acct": account.id, "end": end_at, "since": start_at}):
         changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
         if released_at is not None and released_at < end_at:
             changes[licence_id].append((released_at, -1))
-    minimums = minimums_of(session, account, plan)
+    minimums = _minimums(own, plan)
     lines = []
     for licence_id in sorted(set(changes) | {k for k, v in minimums.items() if v}):
         peak = level = 0
@@ -155,8 +261,8 @@ def _peak_lines(session: Session, account: Account, ended: Period, start_at: dat
         quantity = max(peak, minimums.get(licence_id, 0))
         if quantity == 0:
             continue
-        licence = licences[licence_id]
-        schedule = require_schedule(book, licence, cycle, start_at)
+        licence = cat.licences[licence_id]
+        schedule = cat.schedule(licence, cycle, start_at)
         lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
                                whole_period=schedule.price(max(0, quantity - plan.included(licence_id))),
                                start=ended.start, end=ended.end, period_days=ended.days, books=books,
@@ -164,26 +270,40 @@ def _peak_lines(session: Session, account: Account, ended: Period, start_at: dat
     return lines
 
 
-def _renewal_lines(session: Session, account: Account, new: Period, start_at: datetime, books: Books,
-                   book: PriceBook, licences: dict[int, Licence], plan: Terms) -> list[LineDraft]:
+def _meter_lines(conn: Connection, account: SimpleNamespace, ended: Period, since: datetime, end_at: datetime,
+                 books: Books, cat: _Catalogue, plan: Terms) -> list[LineDraft]:
+    """Per meter, price(max(0, used − allowance)) for the ended period; allowances do not carry over."""
+    lines = []
+    for meter_id, quantity in conn.execute(_q().used, {"acct": account.id, "since": since, "end": end_at}):
+        overage = max(0, int(quantity) - plan.allowances.get(meter_id, 0))
+        if overage == 0:
+            continue
+        meter = cat.meter(conn, meter_id)
+        schedule = meter_schedule(meter)
+        amount = schedule.price(overage)
+        flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat
+        lines.append(meter_line(account_id=account.id, meter_id=meter_id, meter_code=meter.code,
+                                meter_name=meter.name, quantity=overage, amount=amount,
+                                unit=schedule.tiers[0].unit if flat else None, start=ended.start, end=ended.end,
+                                books=books))
+    return lines
+
+
+def _renewal_lines(account: SimpleNamespace, new: Period, start_at: datetime, books: Books, cat: _Catalogue,
+                   plan: Terms, kept: Counter[int]) -> list[LineDraft]:
     """Renewal lines in advance; a short period (after an anchor change) is prorated by days against
     the whole period of the new anchor that contains it."""
-    assert account.id is not None
     whole_days = period_containing(new.start, account.anchor, account.cycle).days
     lines = []
     fee = plan.fee(account.cycle)
     if plan.plan is not None and fee:
         lines.append(fee_line(account_id=account.id, plan_code=plan.plan.code, plan_name=plan.plan.name, fee=fee,
                               start=new.start, end=new.end, period_days=whole_days, books=books, what="renewal"))
-    kept = session.exec(
-        select(Seat.licence_id, func.count()).where(
-            Seat.account_id == account.id, col(Seat.cancelled_at).is_(None)
-        ).group_by(Seat.licence_id).order_by(Seat.licence_id)
-    ).all()
-    for licence_id, quantity in kept:
-        licence = licences[licence_id]
+    for licence_id in sorted(k for k, v in kept.items() if v > 0):
+        quantity = kept[licence_id]
+        licence = cat.licences[licence_id]
         beyond = max(0, quantity - plan.included(licence_id))
-        schedule = require_schedule(book, licence, account.cycle, start_at) if beyond else None
+        schedule = cat.schedule(licence, account.cycle, start_at) if beyond else None
         lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
                                whole_period=schedule.price(beyond) if schedule else Decimal(0), start=new.start,
                                end=new.end, period_days=whole_days, books=books,
@@ -205,67 +325,59 @@ def billed_group(session: Session, root: Account) -> list[Account]:
     return members
 
 
-def _close_member(session: Session, account: Account, root: Account, *, ended: Period, end_at: datetime,
-                  now: datetime, books: Books, book: PriceBook, licences: dict[int, Licence]
+def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamespace, *, ended: Period,
+                  end_at: datetime, now: datetime, books: Books, cat: _Catalogue
                   ) -> tuple[int, list[LineDraft], list[LineDraft], dict[str, object], int | None]:
     """One account's part of a close: (seats cancelled, renewal lines, usage lines, changes applied,
     the plan in force on the ended period's last day)."""
-    start_at = local_midnight(ended.start, account.timezone)
+    q = _q()
+    start_at = _midnight(ended.start, account.timezone)
     usage: list[LineDraft] = []
-    before = terms(session, account.plan_id)  # the plan in force on the period's last day
+    before = cat.terms(conn, account.plan_id)  # the plan in force on the period's last day
+    minimum_rows = conn.execute(q.minimums, {"acct": account.id}).all()
     if account.status != "trial":
         since = max(start_at, account.activated_at) if account.activated_at else start_at
         if account.mode == "peak":
-            usage = _peak_lines(session, account, ended, since, end_at, account.cycle, books, book, licences, before)
-        usage += meter_lines(session, account, ended, since, end_at, books, before)
+            own_before = {r.licence_id: r.quantity for r in minimum_rows}
+            usage = _peak_lines(conn, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
+        usage += _meter_lines(conn, account, ended, since, end_at, books, cat, before)
     if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
         account.cycle, account.anchor = root.cycle, root.anchor
         account.pending_cycle = account.pending_anchor = None
-    applied = _apply_pending(session, account, ended)
-    plan = terms(session, account.plan_id) if "plan" in applied else before
+    applied = _apply_pending(conn, account, ended, minimum_rows)
+    plan = cat.terms(conn, account.plan_id) if "plan" in applied else before
     renewal: list[LineDraft] = []
     if account.status == "closed":
-        cancelled = _close_out(session, account, end_at)
+        conn.execute(q.release_all, {"acct": account.id, "at": end_at})
+        cancelled = int(conn.execute(q.cancel_all, {"acct": account.id, "at": end_at}).rowcount or 0)
         account.closed_at = now
     else:
-        cancelled = _trim(session, account, end_at, plan) if account.mode == "allocation" else 0
+        seats = conn.execute(q.seats, {"acct": account.id, "end": end_at}).all()
+        kept = Counter(s.licence_id for s in seats if s.cancelled_at is None)
+        cancelled = 0
         if account.mode == "allocation":
-            provision_included(session, account, plan, at=end_at)
+            own = {r.licence_id: r.quantity if r.pending_quantity is None else r.pending_quantity
+                   for r in minimum_rows}
+            victims = _trim(conn, account, end_at, seats, _minimums(own, plan))
+            cancelled = len(victims)
+            kept.subtract(s.licence_id for s in victims)
+            added = []  # the plan's included seats not owned yet, at no charge
+            for licence_id, included in plan.includes.items():
+                missing = included - kept.get(licence_id, 0)
+                if missing > 0:
+                    added += [{"account_id": account.id, "licence_id": licence_id, "bought_at": end_at}] * missing
+                    kept[licence_id] += missing
+            if added:
+                conn.execute(q.add_seats, added)
         new = period_from(ended.end, account.anchor, account.cycle)
         if account.status != "trial":
-            renewal = _renewal_lines(session, account, new, end_at, books, book, licences, plan)
+            renewal = _renewal_lines(account, new, end_at, books, cat, plan, kept)
             if account.mode == "peak":  # no seat pool: only the plan's fee is billed in advance
                 renewal = [line for line in renewal if line.kind == "fee"]
         account.period_start, account.period_end = new.start, new.end
-        account.period_end_at = local_midnight(new.end, account.timezone)
-    session.add(account)
+        account.period_end_at = _midnight(new.end, account.timezone)
+    conn.execute(q.move, {"acct": account.id, **{"v_" + k: getattr(account, k) for k in _MOVED}})
     return cancelled, renewal, usage, applied, before.plan.id if before.plan else None
-
-
-def meter_lines(session: Session, account: Account, ended: Period, since: datetime, end_at: datetime,
-                books: Books, plan: Terms) -> list[LineDraft]:
-    """Per meter, price(max(0, used − allowance)) for the ended period; allowances do not carry over."""
-    assert account.id is not None
-    used = session.exec(
-        select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
-            UsageRecord.account_id == account.id, col(UsageRecord.at) >= since, col(UsageRecord.at) < end_at,
-        ).group_by(UsageRecord.meter_id).order_by(UsageRecord.meter_id)
-    ).all()
-    lines = []
-    for meter_id, quantity in used:
-        overage = max(0, int(quantity) - plan.allowances.get(meter_id, 0))
-        if overage == 0:
-            continue
-        meter = session.get(Meter, meter_id)
-        assert meter is not None
-        schedule = meter_schedule(meter)
-        amount = schedule.price(overage)
-        flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat
-        lines.append(meter_line(account_id=account.id, meter_id=meter_id, meter_code=meter.code,
-                                meter_name=meter.name, quantity=overage, amount=amount,
-                                unit=schedule.tiers[0].unit if flat else None, start=ended.start, end=ended.end,
-                                books=books))
-    return lines
 
 
 def provision_included(session: Session, account: Account, plan: Terms, *, at: datetime) -> int:
@@ -282,25 +394,29 @@ def provision_included(session: Session, account: Account, plan: Terms, *, at: d
     return added
 
 
-def close_period(session: Session, root: Account, *, now: datetime, books: Books, book: PriceBook,
-                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
+def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Books, cat: _Catalogue,
+           actor: Actor, automatic: bool) -> tuple[CloseRow, list[SimpleNamespace]]:
     """Close the invoicing account's ended period, and its billed-via children's, in the caller's
-    transaction: at most one invoice (renewal lines in advance, usage lines in arrears)."""
-    assert root.id is not None and is_due(root, now)
-    if licences is None:
-        licences = {lic.id: lic for lic in session.exec(select(Licence)).all() if lic.id is not None}
-    ended = current_period(root)
+    transaction: at most one invoice (renewal lines in advance, usage lines in arrears). `root` and
+    the members returned carry the accounts as written."""
+    assert is_due(root, now)
+    q = _q()
+    ended = Period(root.period_start, root.period_end)
     end_at = root.period_end_at
-    members = billed_group(session, root)
+    members = [root]
+    frontier = [root.id]
+    while frontier:
+        children = [_snapshot(r) for r in conn.execute(q.children, {"ids": frontier})]
+        members.extend(children)
+        frontier = [c.id for c in children]
     cancelled_total = 0
     renewal: list[LineDraft] = []
     usage: list[LineDraft] = []
     applied_by: dict[str, dict[str, object]] = {}
     plans: dict[int, int | None] = {}
     for member in members:
-        cancelled, member_renewal, member_usage, applied, plans[int(member.id or 0)] = _close_member(
-            session, member, root, ended=ended, end_at=end_at, now=now, books=books, book=book,
-            licences=licences)
+        cancelled, member_renewal, member_usage, applied, plans[member.id] = _close_member(
+            conn, member, root, ended=ended, end_at=end_at, now=now, books=books, cat=cat)
         cancelled_total += cancelled
         renewal += member_renewal
         usage += member_usage
@@ -310,40 +426,75 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
     if not any(line.amount_minor for line in renewal):
         renewal = []  # only included seats at no charge: nothing to renew on paper
     if renewal or usage:
-        new = current_period(root)
         draft = Draft(account_id=root.id, kind="renewal" if renewal else "usage",
-                      period_start=new.start if renewal else ended.start,
-                      period_end=new.end if renewal else ended.end, lines=renewal + usage)
+                      period_start=root.period_start if renewal else ended.start,
+                      period_end=root.period_end if renewal else ended.end, lines=renewal + usage)
         discount = Decimal(root.discount) if root.discount else None
-        invoice = issue(session, draft, books=books, at=now, actor=actor, discount=discount)
+        invoice = write_invoice(conn, draft, books=books, at=now, actor=actor, discount=discount)
     total = invoice.total_minor if invoice else 0
-    for member in members:
-        session.add(ClosedPeriod(account_id=member.id, period_start=ended.start, period_end=ended.end,
-                                 closed_at=now, seats_cancelled=cancelled_total if member is root else 0,
-                                 invoice_id=invoice.id if invoice else None,
-                                 total_minor=total if member is root else 0, plan_id=plans[int(member.id or 0)]))
+    conn.execute(q.closed, [
+        {"account_id": member.id, "period_start": ended.start, "period_end": ended.end, "closed_at": now,
+         "seats_cancelled": cancelled_total if member is root else 0, "invoice_id": invoice.id if invoice else None,
+         "total_minor": total if member is root else 0, "plan_id": plans[member.id]}
+        for member in members])
     row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), cancelled_total,
                    invoice.number if invoice else None, total)
+    events = [invoice.event] if invoice else []
     for member in members:  # one event per account period closed
-        audit.record(session, at=now, operator=actor.name, action="cycle.close", account_id=member.id,
-                     automatic=automatic, period_start=row.period_start, period_end=row.period_end,
-                     seats_cancelled=cancelled_total if member is root else None, invoice=row.invoice,
-                     total=format_minor(total, books.digits) if member is root else None,
-                     billed_via=root.slug if member is not root else None,
-                     accounts=[m.slug for m in members] if member is root and len(members) > 1 else None,
-                     applied=applied_by.get(member.slug))
-    session.flush()
+        events.append(audit.row(
+            at=now, operator=actor.name, action="cycle.close", account_id=member.id,
+            automatic=automatic, period_start=row.period_start, period_end=row.period_end,
+            seats_cancelled=cancelled_total if member is root else None, invoice=row.invoice,
+            total=format_minor(total, books.digits) if member is root else None,
+            billed_via=root.slug if member is not root else None,
+            accounts=[m.slug for m in members] if member is root and len(members) > 1 else None,
+            applied=applied_by.get(member.slug)))
+    audit.insert_rows(conn, events)
+    return row, members
+
+
+def _mirror(session: Session, members: list[SimpleNamespace]) -> None:
+    """Bring the session's objects of the closed accounts up to date with what the close wrote."""
+    by_id = {m.id: m for m in members}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Account) and obj.id in by_id:
+            for key in _MOVED:
+                set_committed_value(obj, key, getattr(by_id[obj.id], key))
+        elif isinstance(obj, Minimum | Seat | Assignment) and obj.account_id in by_id:
+            session.refresh(obj)
+
+
+def close_period(session: Session, root: Account, *, now: datetime, books: Books, book: PriceBook,
+                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
+    """Close the invoicing account's ended period, and its billed-via children's, in the caller's
+    transaction: at most one invoice (renewal lines in advance, usage lines in arrears)."""
+    assert root.id is not None and is_due(root, now)
+    cat = _Catalogue(book)
+    cat.sync(session)
+    return _close_in_session(session, root, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
+
+
+def _close_in_session(session: Session, root: Account, *, now: datetime, books: Books, cat: _Catalogue,
+                      actor: Actor, automatic: bool) -> CloseRow:
+    session.flush()  # the close reads and writes on the session's connection, after what it holds
+    conn = session.connection()
+    snapshot = _snapshot(conn.execute(_q().account, {"acct": root.id}).one())
+    row, members = _close(conn, snapshot, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
+    _mirror(session, members)
     return row
 
 
 def close_due(session: Session, account: Account, *, now: datetime, books: Books, actor: Actor,
               automatic: bool, book: PriceBook | None = None) -> list[CloseRow]:
     """Close every ended period of one account, oldest first, in the caller's transaction."""
-    rows = []
-    book = book or PriceBook(session)
+    rows: list[CloseRow] = []
+    if not is_due(account, now):
+        return rows
+    cat = _Catalogue(book)
+    cat.sync(session)
     while is_due(account, now):
-        rows.append(close_period(session, account, now=now, books=books, book=book, actor=actor,
-                                 automatic=automatic))
+        rows.append(_close_in_session(session, account, now=now, books=books, cat=cat, actor=actor,
+                                      automatic=automatic))
     return rows
 
 
@@ -364,31 +515,38 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
     with db.read(engine) as session:
         due = due_accounts(session, now=now, slug=slug)
     rows: list[CloseRow] = []
+    cat = _Catalogue()
     if dry_run:
         with db.write(engine) as session:
-            book = PriceBook(session)
+            cat.sync(session)
+            conn = session.connection()
             for done, (account_id, _) in enumerate(due, 1):
-                account = session.get(Account, account_id)
-                assert account is not None
-                rows.extend(close_due(session, account, now=now, books=books, actor=actor,
-                                      automatic=False, book=book))
+                account = _snapshot(conn.execute(_q().account, {"acct": account_id}).one())
+                while is_due(account, now):
+                    rows.append(_close(conn, account, now=now, books=books, cat=cat, actor=actor,
+                                       automatic=False)[0])
                 if progress:
                     progress(done, len(due))
             session.rollback()
         return rows
     for done, (account_id, _) in enumerate(due, 1):
-        rows.extend(_close_account(engine, account_id, now=now, books=books, actor=actor))
+        rows.extend(_close_account(engine, account_id, now=now, books=books, actor=actor, cat=cat))
         if progress:
             progress(done, len(due))
     return rows
 
 
-def _close_account(engine: Engine, account_id: int, *, now: datetime, books: Books,
-                   actor: Actor) -> Iterator[CloseRow]:
+def _close_account(engine: Engine, account_id: int, *, now: datetime, books: Books, actor: Actor,
+                   cat: _Catalogue) -> Iterator[CloseRow]:
+    """Each ended period of one account in a transaction of its own (oldest first)."""
     while True:
         with db.write(engine) as session:
-            account = session.exec(select(Account).where(Account.id == account_id).with_for_update()).one()
+            conn = session.connection()
+            account = _snapshot(conn.execute(_q().lock, {"acct": account_id}).one())
             if not is_due(account, now):  # another run closed it meanwhile
                 return
-            yield close_period(session, account, now=now, books=books, book=PriceBook(session),
-                               actor=actor, automatic=False)
+            cat.sync(session)
+            row, _ = _close(conn, account, now=now, books=books, cat=cat, actor=actor, automatic=False)
+        yield row
+        if not is_due(account, now):  # the usual case: no second transaction just to find nothing due
+            return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from seatctl import audit
@@ -127,6 +129,69 @@ def complete(draft: Draft, *, books: Books, discount: Decimal | None) -> tuple[l
             days=days, period_days=days, amount_minor=tax,
         ))
     return lines, subtotal, tax
+
+
+@functools.cache
+def _counter_statements(dialect: str) -> tuple[Any, Any]:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    table = InvoiceCounter.__table__  # type: ignore[attr-defined]
+    bump = (update(table).where(table.c.series == bindparam("s"), table.c.year == bindparam("y"))
+            .values(last=table.c.last + 1).returning(table.c.last))
+    create = upsert(table).values(series=bindparam("s"), year=bindparam("y"), last=0).on_conflict_do_nothing()
+    return bump, create
+
+
+def take_number(conn: Connection, series: str, year: int) -> tuple[int, str]:
+    """`_next_number` on a Core connection: the UPDATE … RETURNING first (it locks the counter row
+    until the transaction ends); only a series' first number of the year creates the row."""
+    bump, create = _counter_statements(conn.dialect.name)
+    params = {"s": series, "y": year}
+    last = conn.execute(bump, params).scalar()
+    if last is None:
+        conn.execute(create, params)
+        last = conn.execute(bump, params).scalar_one()
+    return int(last), f"{series}{year}-{int(last):06d}"
+
+
+@functools.lru_cache(maxsize=64)
+def _issue_year(at: datetime, tz: str) -> int:
+    return local_date(at, tz).year
+
+
+@dataclass(frozen=True)
+class Issued:
+    """An invoice written by `write_invoice`, and its `invoice.issue` event (for the caller to write
+    with its own events, in order)."""
+
+    id: int
+    number: str
+    total_minor: int
+    event: dict[str, Any]
+
+
+def write_invoice(conn: Connection, draft: Draft, *, books: Books, at: datetime, actor: Actor,
+                  discount: Decimal | None) -> Issued | None:
+    """`issue` in set-based Core statements: the number, the invoice, its lines in one executemany.
+    The event is returned, not written. None when the lines bill nothing."""
+    if draft.billable_minor == 0:
+        return None
+    lines, subtotal, tax = complete(draft, books=books, discount=discount)
+    year = _issue_year(at, books.timezone)
+    seq, number = take_number(conn, books.invoice_prefix, year)
+    invoice_id = conn.execute(insert(Invoice.__table__), {  # type: ignore[attr-defined]
+        "number": number, "series": books.invoice_prefix, "year": year, "seq": seq, "account_id": draft.account_id,
+        "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
+        "currency": books.currency, "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax,
+        "credit_of": None, "reason": None,
+    }).inserted_primary_key[0]
+    conn.execute(insert(InvoiceLine.__table__),  # type: ignore[attr-defined]
+                 [{"invoice_id": invoice_id, "line_no": i, **line.__dict__} for i, line in enumerate(lines, 1)])
+    event = audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
+                      number=number, kind=draft.kind, total=format_minor(subtotal + tax, books.digits))
+    return Issued(int(invoice_id), number, subtotal + tax, event)
 
 
 def issue(
