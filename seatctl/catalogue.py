@@ -12,6 +12,7 @@ from seatctl import audit
 from seatctl.context import Actor
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Licence, LicencePrice
+from seatctl.money import price_text
 from seatctl.names import clean_name
 from seatctl.periods import CYCLES
 from seatctl.pricing import Schedule, parse_tiers
@@ -116,7 +117,7 @@ def set_price(session: Session, *, code: str, prices: list[PriceInput], actor: A
     return licence
 
 
-def list_licences(session: Session, *, now: datetime) -> list[dict[str, object]]:
+def list_licences(session: Session, *, now: datetime, digits: int = 2) -> list[dict[str, object]]:
     book = PriceBook(session)
     rows = []
     for licence in session.exec(select(Licence).order_by(Licence.code)).all():
@@ -124,14 +125,14 @@ def list_licences(session: Session, *, now: datetime) -> list[dict[str, object]]
         row: dict[str, object] = {"code": licence.code, "name": licence.name}
         for cycle in CYCLES:
             schedule = book.schedule(licence.id, cycle, now)
-            row[cycle] = None if schedule is None else _price_text(schedule)
+            row[cycle] = None if schedule is None else _price_text(schedule, digits)
         rows.append(row)
     return rows
 
 
-def _price_text(schedule: Schedule) -> str:
+def _price_text(schedule: Schedule, digits: int) -> str:
     if len(schedule.tiers) == 1 and schedule.tiers[0].flat == 0:
-        text = str(schedule.tiers[0].unit)
+        text = price_text(schedule.tiers[0].unit, digits)
     else:
         text = f"{schedule.mode} {schedule.spec()}"
     if schedule.block > 1:
@@ -139,7 +140,7 @@ def _price_text(schedule: Schedule) -> str:
     return text
 
 
-def show_licence(session: Session, *, code: str, now: datetime) -> list[dict[str, object]]:
+def show_licence(session: Session, *, code: str, now: datetime, digits: int = 2) -> list[dict[str, object]]:
     """The tier table of a licence's prices in force now: one row per tier and cycle length."""
     licence = find(session, code)
     assert licence.id is not None
@@ -152,7 +153,8 @@ def show_licence(session: Session, *, code: str, now: datetime) -> list[dict[str
         lower = 1
         for tier in schedule.tiers:
             rows.append({"licence": code, "cycle": cycle, "mode": schedule.mode, "from": lower,
-                         "upto": tier.upto, "unit_price": str(tier.unit), "flat": str(tier.flat),
+                         "upto": tier.upto, "unit_price": price_text(tier.unit, digits),
+                         "flat": price_text(tier.flat, digits),
                          "block": schedule.block})
             lower = (tier.upto or 0) + 1
     return rows

@@ -183,10 +183,12 @@ def change_status(session: Session, *, slug: str, target: str, actor: Actor, now
                   books: Books) -> tuple[Account, bool]:
     """suspend, activate (a trial is billed from today) or close; returns (account, changed)."""
     actor.require("billing", "change an account's status")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     current = account.status
     if current == target:
         return account, False
+    if current == "closed":
+        raise Refused(f"account '{slug}' is closed", "A closed account cannot be changed")
     allowed = {"suspended": {"active"}, "active": {"suspended", "trial"}, "closed": {"trial", "active", "suspended"}}
     if current not in allowed[target]:
         raise Refused(f"account '{slug}' is {current}; it cannot become {target}",

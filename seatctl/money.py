@@ -47,3 +47,10 @@ def parse_amount(text: str, what: str = "price") -> Decimal:
     if not value.is_finite() or value < 0:
         raise UsageError(f"{what} '{text}' must be zero or more", "Write it like 12.50")
     return value
+
+
+def price_text(value: Decimal, digits: int) -> str:
+    """A catalogue price shown with at least the currency's digits ("6.5" → "6.50"), more if it has them."""
+    exponent = value.as_tuple().exponent
+    places = max(digits, -exponent if isinstance(exponent, int) else digits)
+    return str(value.quantize(quantum(places)))

@@ -62,5 +62,5 @@ def test_licence_show_prints_the_tier_table(ledger):
               "--tier-mode", "graduated")
     rows = ledger.json("licence", "show", "sms")
     assert [(r["from"], r["upto"], r["unit_price"], r["flat"], r["mode"]) for r in rows] == [
-        (1, 5, "7.00", "0", "graduated"), (6, 10, "6.50", "5", "graduated"), (11, None, "6.00", "0", "graduated"),
+        (1, 5, "7.00", "0.00", "graduated"), (6, 10, "6.50", "5.00", "graduated"), (11, None, "6.00", "0.00", "graduated"),
     ]

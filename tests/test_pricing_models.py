@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 NOV1 = "2026-11-01T09:00:00Z"
 NOV16 = "2026-11-16T10:00:00Z"
 DEC1 = "2026-12-01T02:00:00Z"
@@ -387,7 +385,6 @@ def test_a_closed_account_refuses_writes_and_ends_at_the_period_end(ledger):
     assert close(ledger, "2027-03-01T00:00:00Z") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `account close` on an already closed account exits 4, not the no-op exit 0")
 def test_closing_a_closed_account_again_is_a_no_op(ledger):
     add_account(ledger)
     ledger.ok("account", "close", "acme", now="2026-11-10T09:00:00Z")
@@ -554,8 +551,6 @@ def test_a_childs_write_after_the_period_end_first_closes_the_parents_period(led
     assert close(ledger, "2026-12-20T00:00:00Z") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: licence show prints tier money as typed ('6.5', flat '0'), "
-                                       "not to the minor unit ('6.50', '0.00') like every other amount")
 def test_licence_show_prints_tier_money_to_the_minor_unit(ledger):
     add_tiered(ledger, "tg", "graduated", "5:7,10:6.5+5,inf:6")
     rows = ledger.json("licence", "show", "tg")

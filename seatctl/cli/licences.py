@@ -51,7 +51,8 @@ def add(
         lg = Ledger()
         prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
         lg.write(lambda s, a, b: catalogue.add_licence(s, code=code, name=name, prices=prices, actor=a, now=lg.now))
-        row = lg.read(lambda s, a, b: next(r for r in catalogue.list_licences(s, now=lg.now) if r["code"] == code))
+        row = lg.read(lambda s, a, b: next(r for r in catalogue.list_licences(s, now=lg.now, digits=b.digits)
+                                           if r["code"] == code))
         return Output(obj=row, message=f"Added licence '{code}' ({name}).")
 
     execute(fmt, produce)
@@ -87,7 +88,7 @@ def list_(fmt: FormatOpt = None) -> None:
         from seatctl.cli.render import Output
 
         lg = Ledger()
-        return Output(rows=lg.read(lambda s, a, b: catalogue.list_licences(s, now=lg.now)),
+        return Output(rows=lg.read(lambda s, a, b: catalogue.list_licences(s, now=lg.now, digits=b.digits)),
                       columns=["code", "name", "monthly", "annual"])
 
     execute(fmt, produce)
@@ -102,7 +103,7 @@ def show(code: Annotated[str, typer.Argument(help="Licence code.")], fmt: Format
         from seatctl.cli.render import Output
 
         lg = Ledger()
-        return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now)),
+        return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now, digits=b.digits)),
                       columns=["licence", "cycle", "mode", "from", "upto", "unit_price", "flat", "block"])
 
     execute(fmt, produce)
