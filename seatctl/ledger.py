@@ -163,8 +163,14 @@ def set_account(
         if cycle not in CYCLES:
             raise UsageError(f"unknown cycle '{cycle}'", "Use monthly or annual")
         if cycle != account.cycle:
+            from seatctl.plans import terms
+
             book = PriceBook(session)
             for member in billed_group(session, account):
+                plan = terms(session, member.plan_id)
+                if plan.plan is not None and plan.fee(cycle) is None:
+                    raise Refused(f"plan '{plan.plan.code}' of '{member.slug}' has no {cycle} fee",
+                                  f"Move it to a plan sold {cycle}: seatctl account set-plan {member.slug} PLAN")
                 for licence in _licences_in_use(session, member):
                     require_schedule(book, licence, cycle, now)
         account.pending_cycle = None if cycle == account.cycle else cycle
@@ -221,26 +227,36 @@ def change_status(session: Session, *, slug: str, target: str, actor: Actor, now
 
 def _bill_trial_seats(session: Session, account: Account, *, actor: Actor, now: datetime,
                       books: Books) -> str | None:
-    """A converted trial pays for the seats it holds from today, prorated like a purchase."""
-    from seatctl.invoices import Draft, issue, seat_line
+    """A converted trial pays from today, prorated like a purchase: its plan's fee and the seats it
+    holds beyond the plan's included ones."""
+    from seatctl.invoices import Draft, fee_line, issue, seat_line
     from seatctl.models import Seat
+    from seatctl.plans import terms
     from seatctl.seats import period_start_at
 
     assert account.id is not None
     book = PriceBook(session)
+    plan = terms(session, account.plan_id)
     period = current_period(account)
     day = max(local_date(now, account.timezone), period.start)
     lines = []
+    fee = plan.fee(account.cycle)
+    if plan.plan is not None and fee:
+        lines.append(fee_line(account_id=account.id, plan_code=plan.plan.code, plan_name=plan.plan.name, fee=fee,
+                              start=day, end=period.end, period_days=period.days, books=books,
+                              what="from trial conversion"))
     for licence_id, quantity in session.exec(
         select(Seat.licence_id, func.count()).where(Seat.account_id == account.id, col(Seat.cancelled_at).is_(None))
         .group_by(Seat.licence_id).order_by(Seat.licence_id)
     ).all():
         licence = session.get(Licence, licence_id)
         assert licence is not None
-        schedule = require_schedule(book, licence, account.cycle, period_start_at(account))
-        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
-                               whole_period=schedule.price(quantity), start=day, end=period.end,
-                               period_days=period.days, books=books, what="from trial conversion"))
+        beyond = max(0, quantity - plan.included(licence_id))
+        whole = require_schedule(book, licence, account.cycle, period_start_at(account)).price(beyond) if beyond \
+            else Decimal(0)
+        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity, whole_period=whole,
+                               start=day, end=period.end, period_days=period.days, books=books,
+                               what="from trial conversion"))
     if not lines:
         return None
     payer = invoicing_account(session, account)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from seatctl import audit
 from seatctl.closing import provision_included
 from seatctl.context import Actor, Books
-from seatctl.errors import Refused, UsageError
+from seatctl.errors import Refused, SeatctlError, UsageError
 from seatctl.invoices import Draft, fee_line, issue
 from seatctl.ledger import for_write
 from seatctl.models import Account, Plan, UsageRecord
@@ -118,10 +118,15 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
         if item.external_id and item.external_id in known:
             ignored += 1
             continue
-        if item.account not in accounts:
-            accounts[item.account] = for_write(session, item.account, actor=actor, now=now, books=books)
+        try:
+            if item.account not in accounts:
+                accounts[item.account] = for_write(session, item.account, actor=actor, now=now, books=books)
+            meter = find_meter(session, item.meter)
+        except SeatctlError as err:  # name the row of a file
+            if where:
+                err.what = where + err.what
+            raise
         account = accounts[item.account]
-        meter = find_meter(session, item.meter)
         at = item.at or now
         if at > now:
             raise Refused(f"{where}usage at {at.isoformat()}Z is in the future", "Record usage once it happened")

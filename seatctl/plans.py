@@ -12,7 +12,7 @@ from seatctl import audit, catalogue
 from seatctl.context import Actor
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.models import Account, Licence, Meter, Plan, PlanAllowance, PlanInclude
-from seatctl.money import parse_amount
+from seatctl.money import parse_amount, price_text
 from seatctl.names import clean_name
 from seatctl.pricing import Schedule, parse_tiers
 
@@ -107,17 +107,20 @@ def add_plan(session: Session, *, code: str, name: str, monthly: str | None, ann
     return plan
 
 
-def plan_rows(session: Session) -> list[dict[str, object]]:
-    return [show_plan(session, p.code) for p in session.exec(select(Plan).order_by(Plan.code)).all()]
+def plan_rows(session: Session, digits: int = 2) -> list[dict[str, object]]:
+    return [show_plan(session, p.code, digits) for p in session.exec(select(Plan).order_by(Plan.code)).all()]
 
 
-def show_plan(session: Session, code: str) -> dict[str, object]:
+def show_plan(session: Session, code: str, digits: int = 2) -> dict[str, object]:
     plan = find_plan(session, code)
     t = terms(session, plan.id)
     licences = dict(session.exec(select(Licence.id, Licence.code)).all())
     meters = dict(session.exec(select(Meter.id, Meter.code)).all())
     users = len(session.exec(select(Account.id).where(Account.plan_id == plan.id)).all())
-    return {"code": plan.code, "name": plan.name, "monthly": plan.monthly_fee, "annual": plan.annual_fee,
+    def fee(text: str | None) -> str | None:
+        return None if text is None else price_text(Decimal(text), digits)
+
+    return {"code": plan.code, "name": plan.name, "monthly": fee(plan.monthly_fee), "annual": fee(plan.annual_fee),
             "includes": {licences[k]: v for k, v in sorted(t.includes.items())},
             "allowances": {meters[k]: v for k, v in sorted(t.allowances.items())}, "accounts": users}
 
@@ -139,12 +142,12 @@ def add_meter(session: Session, *, code: str, name: str, unit_price: str | None,
     return meter
 
 
-def meter_rows(session: Session) -> list[dict[str, object]]:
+def meter_rows(session: Session, digits: int = 2) -> list[dict[str, object]]:
     out = []
     for m in session.exec(select(Meter).order_by(Meter.code)).all():
         schedule = meter_schedule(m)
         flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat
         out.append({"code": m.code, "name": m.name,
-                    "unit_price": str(schedule.tiers[0].unit) if flat else None,
+                    "unit_price": price_text(schedule.tiers[0].unit, digits) if flat else None,
                     "tiers": None if flat else f"{m.tier_mode} {m.tiers}"})
     return out

@@ -41,7 +41,7 @@ def plan_add(
         allow = plans.parse_pairs(allowance, "allowance")
         lg.write(lambda s, a, b: plans.add_plan(s, code=code, name=name, monthly=monthly, annual=annual, includes=inc,
                                                 allowances=allow, actor=a, now=lg.now))
-        return Output(obj=lg.read(lambda s, a, b: plans.show_plan(s, code)), message=f"Added plan '{code}'.")
+        return Output(obj=lg.read(lambda s, a, b: plans.show_plan(s, code, b.digits)), message=f"Added plan '{code}'.")
 
     execute(fmt, produce)
 
@@ -54,7 +54,7 @@ def plan_list(fmt: FormatOpt = None) -> None:
         from seatctl import plans
         from seatctl.cli.render import Output
 
-        return Output(rows=Ledger().read(lambda s, a, b: plans.plan_rows(s)), columns=PLAN_COLUMNS)
+        return Output(rows=Ledger().read(lambda s, a, b: plans.plan_rows(s, b.digits)), columns=PLAN_COLUMNS)
 
     execute(fmt, produce)
 
@@ -67,7 +67,7 @@ def plan_show(code: Annotated[str, typer.Argument(help="Plan code.")], fmt: Form
         from seatctl import plans
         from seatctl.cli.render import Output
 
-        return Output(obj=Ledger().read(lambda s, a, b: plans.show_plan(s, code)), title=f"plan {code}")
+        return Output(obj=Ledger().read(lambda s, a, b: plans.show_plan(s, code, b.digits)), title=f"plan {code}")
 
     execute(fmt, produce)
 
@@ -90,7 +90,7 @@ def meter_add(
         lg = Ledger()
         lg.write(lambda s, a, b: plans.add_meter(s, code=code, name=name, unit_price=unit_price, tiers=tiers,
                                                  tier_mode=tier_mode, actor=a, now=lg.now))
-        row = lg.read(lambda s, a, b: next(r for r in plans.meter_rows(s) if r["code"] == code))
+        row = lg.read(lambda s, a, b: next(r for r in plans.meter_rows(s, b.digits) if r["code"] == code))
         return Output(obj=row, message=f"Added meter '{code}'.")
 
     execute(fmt, produce)
@@ -104,7 +104,7 @@ def meter_list(fmt: FormatOpt = None) -> None:
         from seatctl import plans
         from seatctl.cli.render import Output
 
-        return Output(rows=Ledger().read(lambda s, a, b: plans.meter_rows(s)),
+        return Output(rows=Ledger().read(lambda s, a, b: plans.meter_rows(s, b.digits)),
                       columns=["code", "name", "unit_price", "tiers"])
 
     execute(fmt, produce)
