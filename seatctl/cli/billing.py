@@ -79,26 +79,32 @@ def cycle_show(account: Annotated[str, typer.Argument(help="Account slug.")], fm
     execute(fmt, produce)
 
 
+AccountOpt = Annotated[str | None, typer.Option("--account")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help="purchase, renewal, usage or credit.")]
+SinceOpt = Annotated[str | None, typer.Option("--from", help="Issued on or after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option("--to", help="Issued on or before YYYY-MM-DD.")]
+
+
+def _filters(kind: str | None, since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+    """Check --kind; parse --from/--to (issue dates, inclusive)."""
+    from seatctl import clock
+    from seatctl.errors import UsageError
+
+    if kind and kind not in ("purchase", "renewal", "usage", "credit"):
+        raise UsageError(f"unknown invoice kind '{kind}'", "Use purchase, renewal, usage or credit")
+    return (clock.parse_date(since) if since else None), (clock.parse_date(until) if until else None)
+
+
 @invoice_app.command("list")
-def invoice_list(
-    account: Annotated[str | None, typer.Option("--account")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="purchase, renewal, usage or credit.")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="Issued on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Issued on or before YYYY-MM-DD.")] = None,
-    fmt: FormatOpt = None,
-) -> None:
+def invoice_list(account: AccountOpt = None, kind: KindOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+                 fmt: FormatOpt = None) -> None:
     """Invoices and credit notes, by number."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock
         from seatctl.cli.render import Output
-        from seatctl.errors import UsageError
         from seatctl.invoices import list_invoices
 
-        if kind and kind not in ("purchase", "renewal", "usage", "credit"):
-            raise UsageError(f"unknown invoice kind '{kind}'", "Use purchase, renewal, usage or credit")
-        lo = clock.parse_date(since) if since else None
-        hi = clock.parse_date(until) if until else None
+        lo, hi = _filters(kind, since, until)
         rows = Ledger().read(lambda s, a, b: list_invoices(s, books=b, account=account, kind=kind, since=lo, until=hi))
         return Output(rows=rows, columns=INVOICE_COLUMNS)
 
@@ -124,25 +130,15 @@ def invoice_show(number: Annotated[str, typer.Argument(help="Invoice number.")],
 
 
 @invoice_app.command("export")
-def invoice_export(
-    account: Annotated[str | None, typer.Option("--account")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="purchase, renewal, usage or credit.")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="Issued on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Issued on or before YYYY-MM-DD.")] = None,
-    fmt: FormatOpt = None,
-) -> None:
+def invoice_export(account: AccountOpt = None, kind: KindOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+                   fmt: FormatOpt = None) -> None:
     """Every invoice line with its invoice's number, dates and totals, for accountants (use csv or json)."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock
         from seatctl.cli.render import Output
-        from seatctl.errors import UsageError
         from seatctl.exports import COLUMNS, export_rows
 
-        if kind and kind not in ("purchase", "renewal", "usage", "credit"):
-            raise UsageError(f"unknown invoice kind '{kind}'", "Use purchase, renewal, usage or credit")
-        lo = clock.parse_date(since) if since else None
-        hi = clock.parse_date(until) if until else None
+        lo, hi = _filters(kind, since, until)
         rows = Ledger().read(lambda s, a, b: export_rows(s, books=b, account=account, kind=kind, since=lo, until=hi))
         return Output(rows=rows, columns=COLUMNS)
 

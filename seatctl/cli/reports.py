@@ -68,18 +68,10 @@ def users(
     status: Annotated[str | None, typer.Option("--status", help="active or inactive.")] = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Who is in the account: e-mail, name, role, status, licences held, since."""
+    """Who is in the account: e-mail, name, role, status, licences held, since (same as `user list`)."""
+    from seatctl.cli.users import list_
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.cli.users import USER_COLUMNS
-        from seatctl.seats import find_account
-        from seatctl.users import user_rows
-
-        rows = Ledger().read(lambda s, a, b: user_rows(s, find_account(s, account), role=role, status=status))
-        return Output(rows=rows, columns=USER_COLUMNS)
-
-    execute(fmt, produce)
+    list_(account, role, status, fmt)
 
 
 @app.command("roles")
