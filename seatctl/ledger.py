@@ -8,8 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from seatctl import audit, catalogue
@@ -524,17 +526,18 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
     assert account.id is not None
     if account.status == "suspended":
         raise Refused(f"account '{slug}' is suspended", f"Reactivate it first: seatctl account activate {slug}")
-    users: dict[str, User] = {}
+    users: dict[str, Any] = {}
     licences: dict[str, Licence] = {}
-    todo: list[tuple[User, Licence]] = []
+    todo: list[tuple[Any, Licence]] = []
     result = AssignResult(slug, pairs[0][0] if len({e for e, _ in pairs}) == 1 else None)
     held = set(session.exec(select(Assignment.user_id, Assignment.licence_id).where(
         Assignment.account_id == account.id, col(Assignment.released_at).is_(None))).all())
+    known = _users_by_email(session, account, {email.strip().lower() for email, _ in pairs})
     seen = set()
     for email, code in pairs:
         key = email.strip().lower()
         if key not in users:
-            user = find_user(session, account, key)
+            user = known.get(key) or find_user(session, account, key)  # NotFound names the first unknown
             if user.status != "active":
                 raise Refused(f"user '{user.email}' is inactive", f"Activate first: seatctl user activate {slug} {user.email}")
             users[key] = user
@@ -582,15 +585,29 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
                 result.bought.append(p.as_dict(books))
                 assert m.licence.id is not None
                 free[m.licence.code] = free_seat_ids(session, account.id, m.licence.id, need[m.licence.code])
-        rows = []
-        for user, licence in todo:
-            rows.append((user, licence, free[licence.code].pop(0)))
-        _insert_assignments(session, account, rows, now)
+        seats = {code: iter(ids) for code, ids in free.items()}  # each free seat once, oldest first
+        _insert_assignments(session, account, [(user, licence, next(seats[licence.code])) for user, licence in todo],
+                            now)
     result.assigned = [lic.code for _, lic in todo]
-    for user, licence in todo:
-        audit.record(session, at=now, operator=actor.name, action="assign", account_id=account.id,
-                     licence_id=licence.id, quantity=1, user=user.email, licence=licence.code)
+    audit.insert_rows(session, [
+        audit.row(at=now, operator=actor.name, action="assign", account_id=account.id, licence_id=licence.id,
+                  quantity=1, user=user.email, licence=licence.code)
+        for user, licence in todo])
     return result
+
+
+def _users_by_email(session: Session, account: Account, emails: set[str]) -> dict[str, Any]:
+    """The account's users with these e-mails (id, email, status), read a few hundred at a time."""
+    found: dict[str, Any] = {}
+    wanted = sorted(emails)
+    table = User.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(wanted), 500):
+        for row in session.connection().execute(
+            core_select(table.c.id, table.c.email, table.c.status).where(
+                table.c.account_id == account.id, table.c.email.in_(wanted[i:i + 500]))
+        ):
+            found[row.email] = row
+    return found
 
 
 def _approvers(session: Session) -> list[str]:
@@ -600,10 +617,11 @@ def _approvers(session: Session) -> list[str]:
                              .order_by(Operator.name)).all())
 
 
-def _insert_assignments(session: Session, account: Account, rows: list[tuple[User, Licence, int | None]],
+def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any, Licence, int | None]],
                         now: datetime) -> None:
     if rows:
-        session.execute(insert(Assignment), [
+        session.flush()
+        session.connection().execute(Assignment.__table__.insert(), [  # type: ignore[attr-defined]
             {"account_id": account.id, "licence_id": lic.id, "user_id": user.id, "seat_id": seat,
              "assigned_at": now} for user, lic, seat in rows
         ])
