@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,11 @@ def row(
     }
 
 
+@functools.cache
+def _insert_event() -> Any:
+    return Event.__table__.insert()  # type: ignore[attr-defined]
+
+
 def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     """Write events built by `row`, in order, in one executemany (the caller's transaction). With a
     Session, flush first so events it holds keep their order before these."""
@@ -37,7 +43,7 @@ def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     if isinstance(conn, Session):
         conn.flush()
         conn = conn.connection()
-    conn.execute(Event.__table__.insert(), rows)  # type: ignore[attr-defined]
+    conn.execute(_insert_event(), rows)
 
 
 def record(

@@ -11,13 +11,29 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    bindparam,
+    cast,
+    exc,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    union_all,
+    update,
+)
 from sqlalchemy import select as core_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -82,28 +98,47 @@ def _q() -> SimpleNamespace:
     h = Assignment.__table__  # type: ignore[attr-defined]
     u = UsageRecord.__table__  # type: ignore[attr-defined]
     acct = bindparam("acct")
+    child = a.alias("child")
+    # What a transaction of the cron run reads first: the account (locked), whether it bills children,
+    # and the catalogue's version (so the run's price book is known to be current).
+    catalogue_version = (
+        core_select(func.max(LicencePrice.id)).scalar_subquery().label("v_prices"),
+        core_select(func.count()).select_from(LicencePrice).scalar_subquery().label("v_price_count"),
+        core_select(func.max(Licence.id)).scalar_subquery().label("v_licences"),
+    )
+    has_children = core_select(child.c.id).where(
+        child.c.parent_id == a.c.id, child.c.billed_via_parent == True,  # noqa: E712
+        child.c.closed_at.is_(None)).exists().label("has_children")
     return SimpleNamespace(
         account=core_select(a).where(a.c.id == acct),
-        lock=core_select(a).where(a.c.id == acct).with_for_update(),
+        lock=core_select(a, has_children, *catalogue_version).where(a.c.id == acct).with_for_update(of=a),
         children=core_select(a).where(
-            a.c.parent_id.in_(bindparam("ids", expanding=True)), a.c.billed_via_parent == True,  # noqa: E712
+            a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
             a.c.closed_at.is_(None)).order_by(a.c.slug),
-        minimums=core_select(m.c.licence_id, m.c.quantity, m.c.pending_quantity).where(m.c.account_id == acct),
+        # The account's minimums (kind 1) and its metered use in the ended period (kind 2).
+        terms_and_use=union_all(
+            core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("key"),
+                        m.c.quantity.label("quantity"), m.c.pending_quantity.label("pending"))
+            .where(m.c.account_id == acct),
+            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null())
+            .where(u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
+            .group_by(u.c.meter_id)),
         apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
         .values(quantity=m.c.pending_quantity, pending_quantity=None),
-        used=core_select(u.c.meter_id, func.sum(u.c.quantity)).where(
-            u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
-        .group_by(u.c.meter_id).order_by(u.c.meter_id),
         held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
             h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
             or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
-        # Seats owned at the end or later (uncancelled ones whenever bought), and the assignments
-        # still open at the end: the trim, the seats in use and the renewal all come from these two.
-        seats=core_select(s.c.id, s.c.licence_id, s.c.bought_at, s.c.cancelled_at).where(
-            s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
-        open_at_end=core_select(h.c.licence_id, h.c.seat_id, h.c.assigned_at).where(
-            h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end"))),
-        cancel=update(s).where(s.c.id.in_(bindparam("ids", expanding=True))).values(cancelled_at=bindparam("at")),
+        # Seats owned at the end or later (kind 1: id, licence, bought, cancelled; uncancelled ones
+        # whenever bought) and the assignments still open at the end (kind 2: seat, licence,
+        # assigned): the trim, the seats in use and the renewal all come from these.
+        pool=union_all(
+            core_select(literal_column("1", Integer).label("kind"), s.c.id.label("a"), s.c.licence_id.label("b"),
+                        s.c.bought_at.label("t1"), s.c.cancelled_at.label("t2"))
+            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
+            core_select(literal_column("2", Integer), h.c.seat_id, h.c.licence_id, h.c.assigned_at,
+                        cast(null(), DateTime))
+            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end")))),
+        cancel=update(s).where(s.c.id == bindparam("seat")).values(cancelled_at=bindparam("at")),
         add_seats=insert(s),
         release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
         .values(released_at=bindparam("at")),
@@ -111,10 +146,7 @@ def _q() -> SimpleNamespace:
         .values(cancelled_at=bindparam("at")),
         move=update(a).where(a.c.id == acct).values({k: bindparam("v_" + k) for k in _MOVED}),
         closed=insert(ClosedPeriod.__table__),  # type: ignore[attr-defined]
-        catalogue_version=core_select(
-            core_select(func.max(LicencePrice.id)).scalar_subquery(),
-            core_select(func.count()).select_from(LicencePrice).scalar_subquery(),
-            core_select(func.max(Licence.id)).scalar_subquery()),
+        catalogue_version=core_select(*catalogue_version),
         licences=core_select(Licence.__table__),  # type: ignore[attr-defined]
         plan=core_select(Plan.__table__).where(Plan.id == bindparam("id")),  # type: ignore[attr-defined]
         includes=core_select(PlanInclude.__table__).where(PlanInclude.plan_id == bindparam("id")),  # type: ignore[attr-defined]
@@ -126,6 +158,16 @@ def _q() -> SimpleNamespace:
 @functools.lru_cache(maxsize=4096)
 def _midnight(day: date, tz: str) -> datetime:
     return local_midnight(day, tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_from(start: date, anchor: date, cycle: str) -> Period:
+    return period_from(start, anchor, cycle)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_containing(day: date, anchor: date, cycle: str) -> Period:
+    return period_containing(day, anchor, cycle)
 
 
 def _snapshot(row: Any) -> SimpleNamespace:
@@ -147,13 +189,19 @@ class _Catalogue:
         self._plans: dict[int, Terms] = {}
         self._meters: dict[int, Any] = {}
 
-    def sync(self, session: Session) -> None:
-        conn = session.connection()
-        version = tuple(conn.execute(_q().catalogue_version).one())
+    def sync(self, conn: Connection, version: tuple[object, ...] | None = None) -> None:
+        """Make sure the price book and licences are current (`version`: the catalogue version the
+        caller already read in this transaction)."""
+        if version is None:
+            version = tuple(conn.execute(_q().catalogue_version).one())
         if version == self._version:
             return
         self._version = version
-        self.book = self._given_book or PriceBook(session)
+        if self._given_book is not None:
+            self.book = self._given_book
+        else:
+            with Session(bind=conn) as session:  # joins the transaction under way, leaves it open
+                self.book = PriceBook(session)
         self._given_book = None  # a book given by the caller serves until the catalogue changes
         self.licences = {r.id: r for r in conn.execute(_q().licences)}
         self._schedules = {}
@@ -191,7 +239,7 @@ def _minimums(own: dict[int, int], plan: Terms) -> dict[int, int]:
 
 
 def _apply_pending(conn: Connection, account: SimpleNamespace, boundary_end: Period,
-                   minimum_rows: list[Any]) -> dict[str, object]:
+                   minimum_rows: list[_Minimum]) -> dict[str, object]:
     """Changes that take effect at this boundary; returns what changed, for the event."""
     applied: dict[str, object] = {}
     if account.pending_cycle:
@@ -214,15 +262,34 @@ def _apply_pending(conn: Connection, account: SimpleNamespace, boundary_end: Per
     return applied
 
 
-def _trim(conn: Connection, account: SimpleNamespace, end_at: datetime, seats: list[Any],
-          minimums: dict[int, int]) -> list[Any]:
+class _Seat(NamedTuple):
+    id: int
+    licence_id: int
+    bought_at: datetime
+    cancelled_at: datetime | None
+
+
+class _Held(NamedTuple):
+    seat_id: int | None
+    licence_id: int
+    assigned_at: datetime
+
+
+class _Minimum(NamedTuple):
+    licence_id: int
+    quantity: int
+    pending_quantity: int | None
+
+
+def _trim(conn: Connection, end_at: datetime, seats: list[_Seat], held: list[_Held],
+          minimums: dict[int, int]) -> list[_Seat]:
     """Cancel free seats above max(in use at the end, minimum), most recently bought first; returns
     the seats cancelled."""
     owned: Counter[int] = Counter()
-    free: dict[int, list[Any]] = {}
+    free: dict[int, list[_Seat]] = {}
     in_use: Counter[int] = Counter()
     busy = set()
-    for licence_id, seat_id, assigned_at in conn.execute(_q().open_at_end, {"acct": account.id, "end": end_at}):
+    for seat_id, licence_id, assigned_at in held:
         if assigned_at < end_at:
             in_use[licence_id] += 1
         if seat_id is not None:
@@ -232,13 +299,13 @@ def _trim(conn: Connection, account: SimpleNamespace, end_at: datetime, seats: l
             owned[seat.licence_id] += 1
             if seat.cancelled_at is None and seat.id not in busy:
                 free.setdefault(seat.licence_id, []).append(seat)
-    victims: list[Any] = []
+    victims: list[_Seat] = []
     for licence_id, count in owned.items():
         excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
         if excess > 0 and licence_id in free:
             victims += sorted(free[licence_id], key=lambda s: (s.bought_at, s.id), reverse=True)[:excess]
     if victims:
-        conn.execute(_q().cancel, {"ids": [s.id for s in victims], "at": end_at})
+        conn.execute(_q().cancel, [{"seat": s.id, "at": end_at} for s in victims])
     return victims
 
 
@@ -270,11 +337,11 @@ def _peak_lines(conn: Connection, account: SimpleNamespace, ended: Period, start
     return lines
 
 
-def _meter_lines(conn: Connection, account: SimpleNamespace, ended: Period, since: datetime, end_at: datetime,
+def _meter_lines(conn: Connection, account: SimpleNamespace, ended: Period, used: list[tuple[int, int]],
                  books: Books, cat: _Catalogue, plan: Terms) -> list[LineDraft]:
     """Per meter, price(max(0, used − allowance)) for the ended period; allowances do not carry over."""
     lines = []
-    for meter_id, quantity in conn.execute(_q().used, {"acct": account.id, "since": since, "end": end_at}):
+    for meter_id, quantity in sorted(used):
         overage = max(0, int(quantity) - plan.allowances.get(meter_id, 0))
         if overage == 0:
             continue
@@ -293,7 +360,7 @@ def _renewal_lines(account: SimpleNamespace, new: Period, start_at: datetime, bo
                    plan: Terms, kept: Counter[int]) -> list[LineDraft]:
     """Renewal lines in advance; a short period (after an anchor change) is prorated by days against
     the whole period of the new anchor that contains it."""
-    whole_days = period_containing(new.start, account.anchor, account.cycle).days
+    whole_days = _period_containing(new.start, account.anchor, account.cycle).days
     lines = []
     fee = plan.fee(account.cycle)
     if plan.plan is not None and fee:
@@ -334,13 +401,20 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
     start_at = _midnight(ended.start, account.timezone)
     usage: list[LineDraft] = []
     before = cat.terms(conn, account.plan_id)  # the plan in force on the period's last day
-    minimum_rows = conn.execute(q.minimums, {"acct": account.id}).all()
+    since = max(start_at, account.activated_at) if account.activated_at else start_at
+    minimum_rows: list[_Minimum] = []
+    used: list[tuple[int, int]] = []
+    for kind, key, quantity, pending in conn.execute(q.terms_and_use, {"acct": account.id, "since": since,
+                                                                       "end": end_at}).all():
+        if kind == 1:
+            minimum_rows.append(_Minimum(key, quantity, pending))
+        else:
+            used.append((key, quantity))
     if account.status != "trial":
-        since = max(start_at, account.activated_at) if account.activated_at else start_at
         if account.mode == "peak":
             own_before = {r.licence_id: r.quantity for r in minimum_rows}
             usage = _peak_lines(conn, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
-        usage += _meter_lines(conn, account, ended, since, end_at, books, cat, before)
+        usage += _meter_lines(conn, account, ended, used, books, cat, before)
     if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
         account.cycle, account.anchor = root.cycle, root.anchor
         account.pending_cycle = account.pending_anchor = None
@@ -352,13 +426,19 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
         cancelled = int(conn.execute(q.cancel_all, {"acct": account.id, "at": end_at}).rowcount or 0)
         account.closed_at = now
     else:
-        seats = conn.execute(q.seats, {"acct": account.id, "end": end_at}).all()
+        seats: list[_Seat] = []
+        held: list[_Held] = []
+        for kind, a, b, t1, t2 in conn.execute(q.pool, {"acct": account.id, "end": end_at}).all():
+            if kind == 1:
+                seats.append(_Seat(a, b, t1, t2))
+            else:
+                held.append(_Held(a, b, t1))
         kept = Counter(s.licence_id for s in seats if s.cancelled_at is None)
         cancelled = 0
         if account.mode == "allocation":
             own = {r.licence_id: r.quantity if r.pending_quantity is None else r.pending_quantity
                    for r in minimum_rows}
-            victims = _trim(conn, account, end_at, seats, _minimums(own, plan))
+            victims = _trim(conn, end_at, seats, held, _minimums(own, plan))
             cancelled = len(victims)
             kept.subtract(s.licence_id for s in victims)
             added = []  # the plan's included seats not owned yet, at no charge
@@ -369,7 +449,7 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
                     kept[licence_id] += missing
             if added:
                 conn.execute(q.add_seats, added)
-        new = period_from(ended.end, account.anchor, account.cycle)
+        new = _period_from(ended.end, account.anchor, account.cycle)
         if account.status != "trial":
             renewal = _renewal_lines(account, new, end_at, books, cat, plan, kept)
             if account.mode == "peak":  # no seat pool: only the plan's fee is billed in advance
@@ -404,9 +484,11 @@ def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Boo
     ended = Period(root.period_start, root.period_end)
     end_at = root.period_end_at
     members = [root]
-    frontier = [root.id]
-    while frontier:
-        children = [_snapshot(r) for r in conn.execute(q.children, {"ids": frontier})]
+    frontier = [root.id] if getattr(root, "has_children", True) else []
+    while frontier:  # level by level, each level by slug
+        children = [_snapshot(r) for parent in frontier for r in conn.execute(q.children, {"parent": parent})]
+        if len(frontier) > 1:
+            children.sort(key=lambda c: c.slug)
         members.extend(children)
         frontier = [c.id for c in children]
     cancelled_total = 0
@@ -470,7 +552,7 @@ def close_period(session: Session, root: Account, *, now: datetime, books: Books
     transaction: at most one invoice (renewal lines in advance, usage lines in arrears)."""
     assert root.id is not None and is_due(root, now)
     cat = _Catalogue(book)
-    cat.sync(session)
+    cat.sync(session.connection())
     return _close_in_session(session, root, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
 
 
@@ -491,7 +573,7 @@ def close_due(session: Session, account: Account, *, now: datetime, books: Books
     if not is_due(account, now):
         return rows
     cat = _Catalogue(book)
-    cat.sync(session)
+    cat.sync(session.connection())
     while is_due(account, now):
         rows.append(_close_in_session(session, account, now=now, books=books, cat=cat, actor=actor,
                                       automatic=automatic))
@@ -518,8 +600,8 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
     cat = _Catalogue()
     if dry_run:
         with db.write(engine) as session:
-            cat.sync(session)
             conn = session.connection()
+            cat.sync(conn)
             for done, (account_id, _) in enumerate(due, 1):
                 account = _snapshot(conn.execute(_q().account, {"acct": account_id}).one())
                 while is_due(account, now):
@@ -529,23 +611,34 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
                     progress(done, len(due))
             session.rollback()
         return rows
-    for done, (account_id, _) in enumerate(due, 1):
-        rows.extend(_close_account(engine, account_id, now=now, books=books, actor=actor, cat=cat))
-        if progress:
-            progress(done, len(due))
+    with _translated(), engine.connect() as conn:
+        conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
+        for done, (account_id, _) in enumerate(due, 1):
+            rows.extend(_close_account(conn, account_id, now=now, books=books, actor=actor, cat=cat))
+            if progress:
+                progress(done, len(due))
     return rows
 
 
-def _close_account(engine: Engine, account_id: int, *, now: datetime, books: Books, actor: Actor,
+@contextmanager
+def _translated() -> Iterator[None]:
+    """A locked or unusable ledger as the error `db.write` gives."""
+    try:
+        yield
+    except exc.OperationalError as err:
+        raise db._translate(err) from err
+
+
+def _close_account(conn: Connection, account_id: int, *, now: datetime, books: Books, actor: Actor,
                    cat: _Catalogue) -> Iterator[CloseRow]:
-    """Each ended period of one account in a transaction of its own (oldest first)."""
+    """Each ended period of one account in a transaction of its own (oldest first), on one
+    connection kept for the whole run."""
     while True:
-        with db.write(engine) as session:
-            conn = session.connection()
+        with conn.begin():
             account = _snapshot(conn.execute(_q().lock, {"acct": account_id}).one())
             if not is_due(account, now):  # another run closed it meanwhile
                 return
-            cat.sync(session)
+            cat.sync(conn, (account.v_prices, account.v_price_count, account.v_licences))
             row, _ = _close(conn, account, now=now, books=books, cat=cat, actor=actor, automatic=False)
         yield row
         if not is_due(account, now):  # the usual case: no second transaction just to find nothing due

@@ -156,6 +156,12 @@ def take_number(conn: Connection, series: str, year: int) -> tuple[int, str]:
     return int(last), f"{series}{year}-{int(last):06d}"
 
 
+@functools.cache
+def _insert(table: str) -> Any:
+    """A Core insert built once (SQLAlchemy then finds its compiled form at once)."""
+    return insert({"invoice": Invoice, "invoice_line": InvoiceLine}[table].__table__)  # type: ignore[attr-defined]
+
+
 @functools.lru_cache(maxsize=64)
 def _issue_year(at: datetime, tz: str) -> int:
     return local_date(at, tz).year
@@ -181,13 +187,13 @@ def write_invoice(conn: Connection, draft: Draft, *, books: Books, at: datetime,
     lines, subtotal, tax = complete(draft, books=books, discount=discount)
     year = _issue_year(at, books.timezone)
     seq, number = take_number(conn, books.invoice_prefix, year)
-    invoice_id = conn.execute(insert(Invoice.__table__), {  # type: ignore[attr-defined]
+    invoice_id = conn.execute(_insert("invoice"), {
         "number": number, "series": books.invoice_prefix, "year": year, "seq": seq, "account_id": draft.account_id,
         "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
         "currency": books.currency, "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax,
         "credit_of": None, "reason": None,
     }).inserted_primary_key[0]
-    conn.execute(insert(InvoiceLine.__table__),  # type: ignore[attr-defined]
+    conn.execute(_insert("invoice_line"),
                  [{"invoice_id": invoice_id, "line_no": i, **line.__dict__} for i, line in enumerate(lines, 1)])
     event = audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
                       number=number, kind=draft.kind, total=format_minor(subtotal + tax, books.digits))
