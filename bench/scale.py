@@ -1,9 +1,11 @@
 """Scale benchmark: build a realistic ledger in bulk, then time the nightly close, the usage report,
 bulk assignment and CLI start-up, each beside a floor measured in the same run.
 
-    python bench/scale.py --accounts 10000 --users-per-account 20 --out /tmp/bench.db
+    .venv/bin/python bench/scale.py --accounts 10000 --out /tmp/bench.db
 
-Prints one JSON object of figures (and writes nothing else but the ledger at --out)."""
+Prints one JSON object of figures (and writes nothing else but the ledger at --out and its floor
+copies beside it, removed at the end). The close and the report run in child processes of their own,
+so each one's peak memory is its own. bench/README.md says what each figure means."""
 
 from __future__ import annotations
 
@@ -22,17 +24,20 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's seatctl, installed or not
 
-from seatctl import db
-from seatctl.buckets import make_buckets
-from seatctl.catalogue import PriceInput, add_licence
-from seatctl.closing import close_all
-from seatctl.context import Actor, load_books
-from seatctl.models import Account, Assignment, Minimum, Seat, User
-from seatctl.pricing import flat
-from seatctl.schema import init_ledger
-from seatctl.usage import usage_rows
+from sqlalchemy import insert  # noqa: E402
+
+from seatctl import db  # noqa: E402
+from seatctl.buckets import make_buckets  # noqa: E402
+from seatctl.catalogue import PriceInput, add_licence  # noqa: E402
+from seatctl.closing import close_all  # noqa: E402
+from seatctl.context import Actor, load_books  # noqa: E402
+from seatctl.models import Account, Assignment, Minimum, Seat, User  # noqa: E402
+from seatctl.pricing import flat  # noqa: E402
+from seatctl.schema import init_ledger  # noqa: E402
+from seatctl.usage import usage_rows  # noqa: E402
 
 START = datetime(2026, 1, 1, 0, 0)
 END = datetime(2026, 2, 1, 0, 0)
@@ -115,6 +120,73 @@ def command_seconds(args: list[str], env: dict[str, str], runs: int = 7) -> floa
     return statistics.median(samples)
 
 
+def plain_sqlite_report(path: Path, start: datetime, end: datetime) -> float:
+    """The floor for the usage report: plain sqlite3 reading every row the report needs (seats,
+    assignments and denials touching the range), nothing computed."""
+    con = sqlite3.connect(path)
+    lo, hi = start.strftime("%Y-%m-%d %H:%M:%S.%f"), end.strftime("%Y-%m-%d %H:%M:%S.%f")
+    started = time.perf_counter()
+    con.execute("SELECT account_id, licence_id, bought_at, cancelled_at FROM seat WHERE bought_at < ? "
+                "AND (cancelled_at IS NULL OR cancelled_at >= ?)", (hi, lo)).fetchall()
+    con.execute("SELECT account_id, licence_id, assigned_at, released_at FROM assignment WHERE assigned_at < ? "
+                "AND (released_at IS NULL OR released_at >= ?) ORDER BY account_id, licence_id", (hi, lo)).fetchall()
+    con.execute("SELECT account_id, licence_id, at, quantity FROM event WHERE action = 'denial' AND at >= ? AND at < ?",
+                (lo, hi)).fetchall()
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def plain_sqlite_assign(path: Path, rows: int) -> float:
+    """The floor for bulk assignment's writes: plain sqlite3 inserting `rows` assignments and their
+    events in one transaction (no look-ups, no checks)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE f_assignment(id INTEGER PRIMARY KEY, account INT, licence INT, user INT, seat INT, at TEXT)")
+    con.execute("CREATE TABLE f_event(id INTEGER PRIMARY KEY, account INT, at TEXT, details TEXT)")
+    started = time.perf_counter()
+    con.execute("BEGIN IMMEDIATE")
+    con.executemany("INSERT INTO f_assignment(account, licence, user, seat, at) VALUES (1, 1, ?, ?, '2026-02-01')",
+                    [(i, i) for i in range(rows)])
+    con.executemany("INSERT INTO f_event(account, at, details) VALUES (1, '2026-02-01', ?)",
+                    [(f'{{"user": "bulk{i}@bulk.example.com", "licence": "base"}}',) for i in range(rows)])
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def phase(name: str, path: Path) -> dict[str, object]:
+    """One measured step, in this (child) process: the nightly close, or the month-by-day usage report."""
+    engine = db.open_ledger(db.Location(str(path)))
+    with db.read(engine) as session:
+        books = load_books(session)
+    out: dict[str, object] = {}
+    if name == "close":
+        now = datetime(2026, 2, 1, 2, 0)
+        seconds, rows = timed(lambda: close_all(engine, now=now, books=books, actor=OWNER))
+        out = {"seconds": seconds, "rows": len(rows)}
+    else:
+        buckets = make_buckets(date(2026, 1, 1), date(2026, 1, 31), "day")
+        with db.read(engine) as session:
+            seconds, report = timed(lambda: usage_rows(session, buckets=buckets))
+        out = {"seconds": seconds, "rows": len(report)}
+    engine.dispose()
+    out["peak_mib"] = peak_mib()
+    return out
+
+
+def run_phase(name: str, path: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, __file__, "--phase", name, "--out", str(path)], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def plain_sqlite_close(path: Path, accounts: int) -> float:
     """The floor for cycle close: the same kinds of writes with plain sqlite3, one transaction per
     account (cancel free seats, number and write an invoice with lines, mark the period closed,
@@ -155,7 +227,11 @@ def main() -> None:
     parser.add_argument("--users-per-account", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "seatctl-bench.db")
     parser.add_argument("--assign-rows", type=int, default=5000)
+    parser.add_argument("--phase", choices=("close", "report"), help=argparse.SUPPRESS)  # a child's one step
     args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.out)))
+        return
     for suffix in ("", "-wal", "-shm"):
         Path(str(args.out) + suffix).unlink(missing_ok=True)
     figures: dict[str, object] = {"accounts": args.accounts, "users_per_account": args.users_per_account}
@@ -164,29 +240,32 @@ def main() -> None:
     floor_copy = Path(str(args.out) + ".floor")
     shutil.copy(args.out, floor_copy)
 
-    engine = db.open_ledger(db.Location(str(args.out)))
-    with db.read(engine) as session:
-        books = load_books(session)
-    now = datetime(2026, 2, 1, 2, 0)
-    seconds, rows = timed(lambda: close_all(engine, now=now, books=books, actor=OWNER))
-    figures["close_seconds"] = round(seconds, 3)
-    figures["close_account_periods"] = len(rows)
-    figures["close_per_second"] = round(len(rows) / seconds, 1)
+    close = run_phase("close", args.out)
+    figures["close_seconds"] = round(float(close["seconds"]), 3)  # type: ignore[arg-type]
+    figures["close_account_periods"] = close["rows"]
+    figures["close_per_second"] = round(int(close["rows"]) / float(close["seconds"]), 1)  # type: ignore[arg-type]
     floor = plain_sqlite_close(floor_copy, args.accounts)
     figures["close_floor_plain_sqlite_seconds"] = round(floor, 3)
     figures["close_floor_per_second"] = round(args.accounts / floor, 1)
+    figures["close_vs_floor"] = round(float(close["seconds"]) / floor, 2)  # type: ignore[arg-type]
+    figures["close_peak_memory_mib"] = close["peak_mib"]
+
+    report = run_phase("report", args.out)
+    figures["report_usage_month_by_day_seconds"] = round(float(report["seconds"]), 3)  # type: ignore[arg-type]
+    figures["report_usage_rows"] = report["rows"]
+    floor = plain_sqlite_report(args.out, START, END)
+    figures["report_usage_floor_plain_sqlite_seconds"] = round(floor, 3)
+    figures["report_usage_vs_floor"] = round(float(report["seconds"]) / floor, 2)  # type: ignore[arg-type]
+    figures["report_usage_peak_memory_mib"] = report["peak_mib"]
     for suffix in ("", "-wal", "-shm"):
         Path(str(floor_copy) + suffix).unlink(missing_ok=True)
 
-    buckets = make_buckets(date(2026, 1, 1), date(2026, 1, 31), "day")
-    with db.read(engine) as session:
-        seconds, report = timed(lambda: usage_rows(session, buckets=buckets))
-    figures["report_usage_month_by_day_seconds"] = round(seconds, 3)
-    figures["report_usage_rows"] = len(report)
-    engine.dispose()
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    env.update(SEATCTL_DB=str(args.out), SEATCTL_OPERATOR=OWNER.name, SEATCTL_NOW="2026-02-01T03:00:00Z")
+    env.update(SEATCTL_DB=str(args.out), SEATCTL_OPERATOR=OWNER.name, SEATCTL_NOW="2026-02-01T03:00:00Z",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    # Time the CLI as installed: its modules' bytecode cached (written by the first, untimed runs).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "seatctl", "--help"], env=env, check=True, capture_output=True)
     # Bulk assignment: one account with many users, all assigned from one CSV.
     bulk = args.assign_rows
     cli = [sys.executable, "-m", "seatctl"]
@@ -200,7 +279,9 @@ def main() -> None:
             subprocess.run(cli + step, env=env, check=True, capture_output=True)
         seconds, _ = timed(lambda: subprocess.run(cli + ["assign", "bulk", "--from-csv", str(assign)], env=env,
                                                   check=True, capture_output=True))
+        writes_floor = plain_sqlite_assign(Path(tmp) / "floor.db", bulk)
     figures["assign_csv_rows"] = bulk
+    figures["assign_csv_seconds"] = round(seconds, 3)
     figures["assign_csv_rows_per_second"] = round(bulk / seconds, 1)
 
     seatctl = [sys.executable, "-m", "seatctl"]
@@ -209,10 +290,16 @@ def main() -> None:
     figures["startup_status_seconds"] = round(command_seconds(seatctl + ["status", "acct-000001"], env), 3)
     figures["startup_status_floor_seconds"] = round(
         command_seconds([sys.executable, "-c", "import typer, sqlmodel, pendulum"], env), 3)
+    # Bulk assignment's floor: a ledger command's start-up floor plus plain sqlite3 writing the rows.
+    figures["assign_csv_floor_seconds"] = round(figures["startup_status_floor_seconds"] + writes_floor, 3)  # type: ignore[operator]
+    figures["assign_csv_floor_rows_per_second"] = round(bulk / figures["assign_csv_floor_seconds"], 1)  # type: ignore[operator]
+    # The same command less the start-up of `status` (imports, engine, operator check): the rows' own rate.
+    figures["assign_csv_rows_per_second_after_startup"] = round(
+        bulk / max(1e-9, seconds - figures["startup_status_seconds"]), 1)  # type: ignore[operator]
     figures["help_vs_floor"] = round(figures["startup_help_seconds"] / figures["startup_help_floor_seconds"], 2)  # type: ignore[operator]
     figures["status_vs_floor"] = round(
         figures["startup_status_seconds"] / figures["startup_status_floor_seconds"], 2)  # type: ignore[operator]
-    figures["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["peak_memory_mib"] = peak_mib()  # this process: the build and the floors
     print(json.dumps(figures, indent=2))
 
 
