@@ -67,10 +67,11 @@ def consumption_rows(session: Session, *, buckets: list[Bucket], books: Books, s
     rows = []
     for key in sorted(set(used) | set(billed), key=lambda k: (k[0], accounts[k[1]].slug, meters[k[2]].code)):
         bucket, account_id, mid = key
-        allowance, overage, amount = billed.get(key, (None, None, None))
+        bill = billed.get(key)  # only in the bucket holding the period's last day
         rows.append({"bucket": bucket, "account": accounts[account_id].slug, "meter": meters[mid].code,
-                     "used": used.get(key, 0), "allowance": allowance, "overage": overage,
-                     "amount": None if amount is None else format_minor(amount, books.digits)})
+                     "used": used.get(key, 0), "allowance": bill[0] if bill else None,
+                     "overage": bill[1] if bill else None,
+                     "amount": format_minor(bill[2], books.digits) if bill else None})
     return rows
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, insert, update
 from sqlalchemy import select as core_select
@@ -183,7 +183,8 @@ def set_account(
     if not changes:
         raise UsageError("nothing to change", "Give --name, --cycle, --anchor or --discount")
     session.add(account)
-    audit.record(session, at=now, operator=actor.name, action="account.set", account_id=account.id, **changes)
+    audit.record(session, at=now, operator=actor.name, action="account.set", account_id=account.id,
+                 **cast("dict[str, Any]", changes))
     return account
 
 
@@ -223,7 +224,8 @@ def change_status(session: Session, *, slug: str, target: str, actor: Actor, now
         details["invoice"] = _bill_trial_seats(session, account, actor=actor, now=now, books=books)
     session.add(account)
     verb = {"suspended": "suspend", "active": "activate", "closed": "close"}[target]
-    audit.record(session, at=now, operator=actor.name, action=f"account.{verb}", account_id=account.id, **details)
+    audit.record(session, at=now, operator=actor.name, action=f"account.{verb}", account_id=account.id,
+                 **cast("dict[str, Any]", details))
     return account, True
 
 
@@ -445,7 +447,7 @@ def set_user_status(session: Session, *, slug: str, emails: list[str], active: b
     actor.require("operator", "change users")
     account = for_write(session, slug, actor=actor, now=now, books=books)
     users = [find_user(session, account, normalize_email(e)) for e in emails]
-    out = []
+    out: list[dict[str, object]] = []
     for user in users:
         released: list[str] = []
         target = "active" if active else "inactive"

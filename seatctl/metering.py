@@ -109,7 +109,8 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
     known = set(session.exec(select(UsageRecord.external_id).where(col(UsageRecord.external_id).in_(ids))).all()) \
         if ids else set()
     accounts: dict[str, Account] = {}
-    rows = []
+    rows: list[dict[str, object]] = []
+    quantities: list[int] = []
     ignored = 0
     for item in items:
         where = f"row {item.row}: " if item.row else ""
@@ -140,15 +141,17 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
                           f"Periods close at their end; the current one began {account.period_start}")
         if item.external_id:
             known.add(item.external_id)
+        quantities.append(item.quantity)
         rows.append({"account_id": account.id, "meter_id": meter.id, "quantity": item.quantity, "at": at,
                      "external_id": item.external_id, "recorded_at": now, "recorded_by": actor.name})
     if rows:
         session.execute(insert(UsageRecord), rows)
         for account in accounts.values():
-            mine = [r for r in rows if r["account_id"] == account.id]
+            mine = [item_quantity for r, item_quantity in zip(rows, quantities, strict=True)
+                    if r["account_id"] == account.id]
             if mine:
                 audit.record(session, at=now, operator=actor.name, action="usage.record", account_id=account.id,
-                             quantity=sum(int(r["quantity"]) for r in mine), records=len(mine))
+                             quantity=sum(mine), records=len(mine))
     return {"recorded": len(rows), "ignored": ignored}
 
 
@@ -186,7 +189,7 @@ def allowance_rows(session: Session, account: Account, *, now: datetime, books: 
         UsageRecord.account_id == account.id, col(UsageRecord.at) >= period_start_at(account))
         .group_by(UsageRecord.meter_id)).all())
     meters = {m.id: m for m in session.exec(select(Meter)).all()}
-    rows = []
+    rows: list[dict[str, object]] = []
     for meter_id in sorted(set(used) | set(plan.allowances), key=lambda m: meters[m].code):
         u = int(used.get(meter_id) or 0)
         allowance = plan.allowances.get(meter_id, 0)

@@ -99,9 +99,13 @@ def add_plan(session: Session, *, code: str, name: str, monthly: str | None, ann
     session.flush()
     assert plan.id is not None
     for lic_code, qty in includes.items():
-        session.add(PlanInclude(plan_id=plan.id, licence_id=catalogue.find(session, lic_code).id, quantity=qty))
+        licence_id = catalogue.find(session, lic_code).id
+        assert licence_id is not None
+        session.add(PlanInclude(plan_id=plan.id, licence_id=licence_id, quantity=qty))
     for meter_code, qty in allowances.items():
-        session.add(PlanAllowance(plan_id=plan.id, meter_id=find_meter(session, meter_code).id, quantity=qty))
+        meter_id = find_meter(session, meter_code).id
+        assert meter_id is not None
+        session.add(PlanAllowance(plan_id=plan.id, meter_id=meter_id, quantity=qty))
     audit.record(session, at=now, operator=actor.name, action="plan.add", code=code, name=name,
                  monthly=plan.monthly_fee, annual=plan.annual_fee, includes=includes, allowances=allowances)
     return plan
@@ -143,7 +147,7 @@ def add_meter(session: Session, *, code: str, name: str, unit_price: str | None,
 
 
 def meter_rows(session: Session, digits: int = 2) -> list[dict[str, object]]:
-    out = []
+    out: list[dict[str, object]] = []
     for m in session.exec(select(Meter).order_by(Meter.code)).all():
         schedule = meter_schedule(m)
         flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat

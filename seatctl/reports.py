@@ -39,7 +39,7 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
         included.setdefault(include.plan_id, {})[include.licence_id] = include.quantity
     for account in accounts.values():  # a plan's included seats are a minimum too
         for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
-            key = (account.id, licence_id)
+            key = (int(account.id or 0), licence_id)
             minimum[key] = max(minimum.get(key, 0), quantity)
     keys = set(owned) | set(in_use) | set(minimum) | set(buying)
     codes = dict(session.exec(select(Licence.id, Licence.code)).all())

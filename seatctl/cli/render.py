@@ -48,7 +48,9 @@ def _json_default(value: Any) -> Any:
     from decimal import Decimal
 
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent
+        whole = isinstance(exponent, int) and exponent >= 0 and value == value.to_integral_value()
+        return int(value) if whole else float(value)
     return str(value)
 
 
