@@ -115,29 +115,28 @@ def _q() -> SimpleNamespace:
         children=core_select(a).where(
             a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
             a.c.closed_at.is_(None)).order_by(a.c.slug),
-        # The account's minimums (kind 1) and its metered use in the ended period (kind 2).
-        terms_and_use=union_all(
-            core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("key"),
-                        m.c.quantity.label("quantity"), m.c.pending_quantity.label("pending"))
+        # In one read: the account's minimums (kind 1: licence, quantity, pending), its metered use in
+        # the ended period (kind 2: meter, units), the seats owned at the end or later (kind 3: id,
+        # licence, bought, cancelled; uncancelled ones whenever bought) and the assignments still
+        # open at the end (kind 4: seat, licence, assigned). The trim, the seats in use, the renewal
+        # and the usage lines all come from these.
+        state=union_all(
+            core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("a"),
+                        m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
+                        cast(null(), DateTime).label("t1"), cast(null(), DateTime).label("t2"))
             .where(m.c.account_id == acct),
-            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null())
+            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null(), null(), null())
             .where(u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
-            .group_by(u.c.meter_id)),
+            .group_by(u.c.meter_id),
+            core_select(literal_column("3", Integer), s.c.id, s.c.licence_id, null(), s.c.bought_at, s.c.cancelled_at)
+            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
+            core_select(literal_column("4", Integer), h.c.seat_id, h.c.licence_id, null(), h.c.assigned_at, null())
+            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end")))),
         apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
         .values(quantity=m.c.pending_quantity, pending_quantity=None),
         held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
             h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
             or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
-        # Seats owned at the end or later (kind 1: id, licence, bought, cancelled; uncancelled ones
-        # whenever bought) and the assignments still open at the end (kind 2: seat, licence,
-        # assigned): the trim, the seats in use and the renewal all come from these.
-        pool=union_all(
-            core_select(literal_column("1", Integer).label("kind"), s.c.id.label("a"), s.c.licence_id.label("b"),
-                        s.c.bought_at.label("t1"), s.c.cancelled_at.label("t2"))
-            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
-            core_select(literal_column("2", Integer), h.c.seat_id, h.c.licence_id, h.c.assigned_at,
-                        cast(null(), DateTime))
-            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end")))),
         cancel=update(s).where(s.c.id == bindparam("seat")).values(cancelled_at=bindparam("at")),
         add_seats=insert(s),
         release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
@@ -404,12 +403,17 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
     since = max(start_at, account.activated_at) if account.activated_at else start_at
     minimum_rows: list[_Minimum] = []
     used: list[tuple[int, int]] = []
-    for kind, key, quantity, pending in conn.execute(q.terms_and_use, {"acct": account.id, "since": since,
-                                                                       "end": end_at}).all():
-        if kind == 1:
-            minimum_rows.append(_Minimum(key, quantity, pending))
+    seats: list[_Seat] = []
+    held: list[_Held] = []
+    for kind, a, b, c, t1, t2 in conn.execute(q.state, {"acct": account.id, "since": since, "end": end_at}).all():
+        if kind == 3:
+            seats.append(_Seat(a, b, t1, t2))
+        elif kind == 4:
+            held.append(_Held(a, b, t1))
+        elif kind == 1:
+            minimum_rows.append(_Minimum(a, b, c))
         else:
-            used.append((key, quantity))
+            used.append((a, b))
     if account.status != "trial":
         if account.mode == "peak":
             own_before = {r.licence_id: r.quantity for r in minimum_rows}
@@ -426,13 +430,6 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
         cancelled = int(conn.execute(q.cancel_all, {"acct": account.id, "at": end_at}).rowcount or 0)
         account.closed_at = now
     else:
-        seats: list[_Seat] = []
-        held: list[_Held] = []
-        for kind, a, b, t1, t2 in conn.execute(q.pool, {"acct": account.id, "end": end_at}).all():
-            if kind == 1:
-                seats.append(_Seat(a, b, t1, t2))
-            else:
-                held.append(_Held(a, b, t1))
         kept = Counter(s.licence_id for s in seats if s.cancelled_at is None)
         cancelled = 0
         if account.mode == "allocation":
