@@ -1,10 +1,10 @@
 """Cycle close: apply pending changes, trim free seats above the minimum, bill the period.
 
 One transaction per account period, written with a small fixed number of set-based Core statements
-(built once, so SQLAlchemy compiles each once): the account's minimums, seats and open assignments are
-read in one statement each, the trim and the invoice's lines, closed periods and events are one
-statement each. Prices, licences, plans and meters are loaded once per run (the price book again only
-when a price or a licence was added meanwhile)."""
+(built once, so SQLAlchemy compiles each once): the account's minimums, metered use, seats and open
+assignments are read in one UNION ALL; the trim, the invoice's lines, the closed periods and the events
+are one statement each. Prices, licences, plans and meters are loaded once per run (the price book
+again only when a price or a licence was added meanwhile)."""
 
 from __future__ import annotations
 
