@@ -30,6 +30,18 @@ def normalize_email(text: str, where: str = "") -> str:
     return result.normalized.lower()
 
 
+SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def email_key(text: str, where: str = "") -> str:
+    """An e-mail that names an existing user: checked for shape only (users were validated when
+    added), lower-cased like the stored ones. Cheap enough for files of many thousand rows."""
+    key = text.strip().lower()
+    if not SHAPE.match(key):
+        raise UsageError(f"{where}'{text}' is not an e-mail address", "Write it as local@domain.tld")
+    return key
+
+
 def check_role(role: str | None, where: str = "") -> str:
     if role is None or not role.strip():
         return DEFAULT_ROLE

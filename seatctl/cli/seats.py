@@ -104,7 +104,7 @@ def assign(
         from seatctl import ledger
         from seatctl.cli.render import Output
         from seatctl.errors import UsageError
-        from seatctl.users import normalize_email, read_csv
+        from seatctl.users import email_key, read_csv
 
         if from_csv:
             if email or licences:
@@ -114,7 +114,7 @@ def assign(
             for row in rows:
                 if not row.get("licence"):
                     raise UsageError(f"row {row['_row']} of '{from_csv}' has no licence", "Fill the licence column")
-                pairs.append((normalize_email(row.get("email", ""), f"row {row['_row']}: "), row["licence"]))
+                pairs.append((email_key(row.get("email", ""), f"row {row['_row']}: "), row["licence"]))
             if not pairs:
                 raise UsageError(f"'{from_csv}' has no rows", "Add rows below the header email,licence")
         else:
