@@ -97,7 +97,7 @@ def _q() -> SimpleNamespace:
     s = Seat.__table__  # type: ignore[attr-defined]
     h = Assignment.__table__  # type: ignore[attr-defined]
     u = UsageRecord.__table__  # type: ignore[attr-defined]
-    acct = bindparam("acct")
+    acct: Any = bindparam("acct")
     child = a.alias("child")
     # What a transaction of the cron run reads first: the account (locked), whether it bills children,
     # and the catalogue's version (so the run's price book is known to be current).

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from seatctl import audit
 from seatctl.context import Actor, Books
@@ -92,19 +92,8 @@ class Draft:
 
 
 def _next_number(session: Session, series: str, year: int) -> tuple[int, str]:
-    """Take the next number of a series: one atomic UPDATE … RETURNING on the counter row, which also
-    locks it until the transaction ends (so numbers stay gapless under concurrent writers)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    session.execute(upsert(InvoiceCounter).values(series=series, year=year, last=0).on_conflict_do_nothing())
-    last = session.execute(
-        update(InvoiceCounter).where(col(InvoiceCounter.series) == series, col(InvoiceCounter.year) == year)
-        .values(last=InvoiceCounter.last + 1).returning(InvoiceCounter.last)
-    ).scalar_one()
-    return int(last), f"{series}{year}-{int(last):06d}"
+    """Take the next number of a series in the session's transaction (see `take_number`)."""
+    return take_number(session.connection(), series, year)
 
 
 def complete(draft: Draft, *, books: Books, discount: Decimal | None) -> tuple[list[LineDraft], int, int]:
@@ -133,10 +122,9 @@ def complete(draft: Draft, *, books: Books, discount: Decimal | None) -> tuple[l
 
 @functools.cache
 def _counter_statements(dialect: str) -> tuple[Any, Any]:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    upsert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = InvoiceCounter.__table__  # type: ignore[attr-defined]
     bump = (update(table).where(table.c.series == bindparam("s"), table.c.year == bindparam("y"))
             .values(last=table.c.last + 1).returning(table.c.last))
@@ -145,8 +133,9 @@ def _counter_statements(dialect: str) -> tuple[Any, Any]:
 
 
 def take_number(conn: Connection, series: str, year: int) -> tuple[int, str]:
-    """`_next_number` on a Core connection: the UPDATE … RETURNING first (it locks the counter row
-    until the transaction ends); only a series' first number of the year creates the row."""
+    """Take the next number of a series: one atomic UPDATE … RETURNING on the counter row first (it
+    locks the row until the transaction ends, so numbers stay gapless under concurrent writers); only
+    a series' first number of the year creates the row."""
     bump, create = _counter_statements(conn.dialect.name)
     params = {"s": series, "y": year}
     last = conn.execute(bump, params).scalar()
@@ -187,12 +176,14 @@ def write_invoice(conn: Connection, draft: Draft, *, books: Books, at: datetime,
     lines, subtotal, tax = complete(draft, books=books, discount=discount)
     year = _issue_year(at, books.timezone)
     seq, number = take_number(conn, books.invoice_prefix, year)
-    invoice_id = conn.execute(_insert("invoice"), {
+    key = conn.execute(_insert("invoice"), {
         "number": number, "series": books.invoice_prefix, "year": year, "seq": seq, "account_id": draft.account_id,
         "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
         "currency": books.currency, "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax,
         "credit_of": None, "reason": None,
-    }).inserted_primary_key[0]
+    }).inserted_primary_key
+    assert key is not None
+    invoice_id = key[0]
     conn.execute(_insert("invoice_line"),
                  [{"invoice_id": invoice_id, "line_no": i, **line.__dict__} for i, line in enumerate(lines, 1)])
     event = audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
