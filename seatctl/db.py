@@ -120,6 +120,8 @@ def write(engine: Engine) -> Iterator[Session]:
             session.commit()
     except exc.OperationalError as err:
         raise _translate(err) from err
+    except exc.ProgrammingError as err:
+        raise _refused_by_database(err) from err
 
 
 @contextmanager
@@ -129,6 +131,17 @@ def read(engine: Engine) -> Iterator[Session]:
             yield session
     except exc.OperationalError as err:
         raise _translate(err) from err
+    except exc.ProgrammingError as err:
+        raise _refused_by_database(err) from err
+
+
+def _refused_by_database(err: exc.ProgrammingError) -> Exception:
+    """PostgreSQL's grants are the boundary there: a statement the role may not run is exit 5."""
+    if getattr(err.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+        first = str(err.orig).strip().splitlines()[0]
+        return PermissionDenied(f"the database refused: {first}",
+                                "An owner can give this role what it needs: seatctl operator add NAME --role R")
+    return err
 
 
 def stored_revision(engine: Engine) -> str | None:

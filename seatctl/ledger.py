@@ -42,13 +42,14 @@ MODES = ("allocation", "peak")
 
 
 def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books: Books,
-              allow_closed: bool = False) -> Account:
-    """Lock the account and close its ended periods (bookkeeping on the ledger's behalf)."""
+              allow_closed: bool = False, lock: bool = True) -> Account:
+    """Lock the account and close its ended periods (bookkeeping on the ledger's behalf).
+    `lock=False` is for a quote, whose transaction is rolled back."""
     account = find_account(session, slug)
     payer = invoicing_account(session, account)
-    find_account(session, payer.slug, lock=True)  # the invoicing account first: the order closes take
+    find_account(session, payer.slug, lock=lock)  # the invoicing account first: the order closes take
     if payer is not account:
-        find_account(session, slug, lock=True)
+        find_account(session, slug, lock=lock)
     close_due(session, payer, now=now, books=books, actor=actor, automatic=True)
     if account.status == "closed" and not allow_closed:
         raise Refused(f"account '{slug}' is closed", "A closed account cannot be changed")
@@ -333,7 +334,7 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
         previous = session.exec(select(PurchaseOrder).where(PurchaseOrder.request_id == request_id)).first()
         if previous is not None:
             return _replay(session, previous, slug=slug, code=code, quantity=quantity, books=books)
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not quote)
     licence = catalogue.find(session, code)
     assert account.id is not None and licence.id is not None
     if account.mode == "peak":

@@ -62,6 +62,8 @@ def buy(
         from seatctl.errors import UsageError
 
         lg = Ledger()
+        if not quote:  # refuse a role that may not buy before anything else
+            lg.read(lambda s, a, b: a.require("operator", "buy seats"))
         preview = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
                                                           quote=True, actor=a, now=lg.now, books=b), b))
         purchase, books = preview
