@@ -543,16 +543,6 @@ def _mirror(session: Session, members: list[SimpleNamespace]) -> None:
             session.refresh(obj)
 
 
-def close_period(session: Session, root: Account, *, now: datetime, books: Books, book: PriceBook,
-                 actor: Actor, automatic: bool, licences: dict[int, Licence] | None = None) -> CloseRow:
-    """Close the invoicing account's ended period, and its billed-via children's, in the caller's
-    transaction: at most one invoice (renewal lines in advance, usage lines in arrears)."""
-    assert root.id is not None and is_due(root, now)
-    cat = _Catalogue(book)
-    cat.sync(session.connection())
-    return _close_in_session(session, root, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
-
-
 def _close_in_session(session: Session, root: Account, *, now: datetime, books: Books, cat: _Catalogue,
                       actor: Actor, automatic: bool) -> CloseRow:
     session.flush()  # the close reads and writes on the session's connection, after what it holds

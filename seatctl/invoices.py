@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, select
 
 from seatctl import audit
@@ -326,7 +326,3 @@ def show_invoice(session: Session, number: str, *, books: Books) -> dict[str, ob
     out["subtotal"] = format_minor(invoice.subtotal_minor, books.digits)
     out["tax"] = format_minor(invoice.tax_minor, books.digits)
     return out
-
-
-def count_invoices(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Invoice)).one())

@@ -120,8 +120,3 @@ def build(price: str | None, tiers: str | None, mode: str | None, block: int | N
     if price is None:
         raise UsageError("no price given", "Add --monthly PRICE or --tiers SPEC")
     return flat(parse_amount(price), block or 1)
-
-
-def prorate(amount: Decimal, days_left: int, period_days: int) -> Decimal:
-    """amount × days_left / period_days, exact until the caller rounds the line."""
-    return amount * days_left / period_days

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, or_
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from seatctl import audit
@@ -14,7 +14,7 @@ from seatctl.catalogue import PriceBook, require_schedule
 from seatctl.context import Actor, Books
 from seatctl.errors import NotFound, Refused
 from seatctl.invoices import Draft, complete, issue, seat_line
-from seatctl.models import Account, Assignment, Invoice, Licence, Minimum, PurchaseOrder, Seat
+from seatctl.models import Account, Assignment, Invoice, Licence, PurchaseOrder, Seat
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_date, local_midnight
 from seatctl.plans import terms
@@ -78,17 +78,6 @@ def free_seat_ids(session: Session, account_id: int, licence_id: int, limit: int
         ).order_by(col(Seat.id)).limit(limit)
     ).all()
     return [int(r) for r in rows if r is not None]
-
-
-def minimum_of(session: Session, account_id: int, licence_id: int) -> int:
-    row = session.get(Minimum, (account_id, licence_id))
-    return row.quantity if row else 0
-
-
-def held_during(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
-    """Assignments that overlap the instant range [start, end)."""
-    return and_(col(Assignment.assigned_at) < end,
-                or_(col(Assignment.released_at).is_(None), col(Assignment.released_at) > start))
 
 
 @dataclass

@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, UsageError
@@ -129,7 +128,3 @@ def user_rows(session: Session, account: Account, *, role: str | None = None,
          "licences": held.get(u.id or 0, []), "since": u.created_at.date().isoformat()}
         for u in session.exec(query.order_by(User.email)).all()
     ]
-
-
-def count_users(session: Session, account_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(User).where(User.account_id == account_id)).one())

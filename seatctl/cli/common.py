@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -147,11 +147,3 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
     finally:
         Ledger.close_all()
-
-
-def fail(what: str, hint: str | None = None, code: int = 2) -> Any:
-    from seatctl.errors import SeatctlError
-
-    err = SeatctlError(what, hint)
-    err.exit_code = code  # type: ignore[assignment]
-    raise err
