@@ -163,6 +163,19 @@ def ledger(cli: Seatctl) -> Seatctl:
     return cli
 
 
+def copy_ledger(source: Path, target: Path) -> Path:
+    """A consistent copy of a SQLite ledger, whatever is still in its WAL (SQLite's backup API)."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
 def run_process(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`python -m seatctl ARGS…` as a real process (for start-up, concurrency and crash tests)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import copy_ledger
 from sqlalchemy import Engine, event
 
 CLOSE_AT = "2027-01-02T03:00:00Z"
@@ -42,13 +43,7 @@ def template(ledger, tmp_path: Path) -> Path:
 
 def _copy(src: Path, dst: Path) -> None:
     """A consistent copy whatever is still in the WAL (SQLite's backup API)."""
-    source = sqlite3.connect(src)
-    target = sqlite3.connect(dst)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    copy_ledger(src, dst)
 
 
 def _close_process(db: Path, crash_after: int | None) -> subprocess.CompletedProcess[str]:

@@ -3,12 +3,11 @@ refused with exit 2; control characters refused; never a traceback; the ledger s
 
 from __future__ import annotations
 
-import sqlite3
 import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl
+from conftest import Seatctl, copy_ledger
 
 NOW = "2026-11-02T09:00:00Z"
 
@@ -59,12 +58,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def cli(_template: Path, tmp_path: Path) -> Seatctl:
     db = tmp_path / "ledger.db"
-    source, target = sqlite3.connect(_template), sqlite3.connect(db)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    copy_ledger(_template, db)
     out = Seatctl(db)
     out.now = NOW
     return out

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl
+from conftest import Seatctl, copy_ledger
 
 NOW = "2026-11-16T10:00:00Z"
 
@@ -41,12 +40,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]
 @pytest.fixture
 def cli(_template, tmp_path: Path) -> Seatctl:
     db = tmp_path / "ledger.db"
-    source, target = sqlite3.connect(_template[0]), sqlite3.connect(db)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    copy_ledger(_template[0], db)
     (tmp_path / "users.csv").write_text("email,name\ncarol@example.com,Carol\n", encoding="utf-8")
     out = Seatctl(db)
     out.now = NOW

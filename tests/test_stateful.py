@@ -5,11 +5,11 @@ after every step the ledger matches the model and keeps the invariants of SPEC Â
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from conftest import copy_ledger
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -81,12 +81,7 @@ class SeatLedger(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(dir=self.workdir))
         path = self.folder / "ledger.db"
-        source, target = sqlite3.connect(self.template), sqlite3.connect(path)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        copy_ledger(self.template, path)
         self.engine = db.open_ledger(db.Location(str(path)))
         self.now = START
         self.pools = {code: Pool() for code in CODES}

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl
+from conftest import Seatctl, copy_ledger
 
 NOW = "2026-11-16T10:00:00Z"
 
@@ -46,12 +46,7 @@ def books(_template: Path, tmp_path: Path) -> Seatctl:
     """acme: 3 base seats (one held by ana), 2 voip seats; two purchase invoices; a few events.
     Operators alice (owner), cron (billing), olivia (operator), vera (viewer)."""
     db = tmp_path / "ledger.db"
-    source, target = sqlite3.connect(_template), sqlite3.connect(db)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    copy_ledger(_template, db)
     cli = Seatctl(db)
     cli.now = NOW
     return cli
