@@ -1,10 +1,12 @@
 """Cycle close: apply pending changes, trim free seats above the minimum, bill the period.
 
 One transaction per account period, written with a small fixed number of set-based Core statements
-(built once, so SQLAlchemy compiles each once): the account's minimums, metered use, seats and open
-assignments are read in one UNION ALL; the trim, the invoice's lines, the closed periods and the events
-are one statement each. Prices, licences, plans and meters are loaded once per run (the price book
-again only when a price or a licence was added meanwhile)."""
+(built once): the account's minimums, metered use, seat and assignment counts and free seats are read
+in one UNION ALL; the trim, the invoice's lines, the closed periods and the events are one statement
+each. The statements run on the DB-API cursor below SQLAlchemy's execution layer (see `_Raw`: compiled
+by SQLAlchemy once per dialect, still seen by the engine's statement hooks). Prices, licences, plans
+and meters are loaded once per run (the price book again only when a price or a licence was added
+meanwhile)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     Connection,
     DateTime,
+    Dialect,
     Engine,
+    Insert,
     Integer,
     bindparam,
+    case,
     cast,
     exc,
     func,
@@ -41,11 +46,15 @@ from sqlmodel import Session, col, select
 from seatctl import audit, db
 from seatctl.catalogue import PriceBook, require_schedule
 from seatctl.context import Actor, Books
-from seatctl.invoices import Draft, LineDraft, fee_line, meter_line, seat_line, write_invoice
+from seatctl.invoices import Draft, Issued, LineDraft, complete, fee_line, meter_line, seat_line, take_number
 from seatctl.models import (
     Account,
     Assignment,
     ClosedPeriod,
+    Event,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
     Licence,
     LicencePrice,
     Meter,
@@ -57,7 +66,7 @@ from seatctl.models import (
     UsageRecord,
 )
 from seatctl.money import format_minor
-from seatctl.periods import Period, local_midnight, period_containing, period_from
+from seatctl.periods import Period, local_date, local_midnight, period_containing, period_from
 from seatctl.plans import NO_PLAN, Terms, meter_schedule
 from seatctl.pricing import Schedule
 from seatctl.seats import find_account, invoicing_account
@@ -97,7 +106,10 @@ def _q() -> SimpleNamespace:
     s = Seat.__table__  # type: ignore[attr-defined]
     h = Assignment.__table__  # type: ignore[attr-defined]
     u = UsageRecord.__table__  # type: ignore[attr-defined]
+    n = InvoiceCounter.__table__  # type: ignore[attr-defined]
     acct: Any = bindparam("acct")
+    end: Any = bindparam("end", type_=DateTime)
+    one, zero = literal_column("1", Integer), literal_column("0", Integer)
     child = a.alias("child")
     # What a transaction of the cron run reads first: the account (locked), whether it bills children,
     # and the catalogue's version (so the run's price book is known to be current).
@@ -116,24 +128,36 @@ def _q() -> SimpleNamespace:
             a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
             a.c.closed_at.is_(None)).order_by(a.c.slug),
         # In one read: the account's minimums (kind 1: licence, quantity, pending), its metered use in
-        # the ended period (kind 2: meter, units), the seats owned at the end or later (kind 3: id,
-        # licence, bought, cancelled; uncancelled ones whenever bought) and the assignments still
-        # open at the end (kind 4: seat, licence, assigned). The trim, the seats in use, the renewal
-        # and the usage lines all come from these.
+        # the ended period (kind 2: meter, units), per licence the seats owned at the end (kind 3:
+        # licence, bought before the end, not cancelled at all, counted among the seats not cancelled by
+        # the end), per licence the seats in use at the end (kind 4: licence, assigned before the end,
+        # counted among the assignments still open at the end) and the free seats (kind 5: id,
+        # licence, bought: owned at the end, not cancelled, held by no assignment still open then).
+        # The trim, the renewal and the usage lines all come from these.
         state=union_all(
             core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("a"),
                         m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
-                        cast(null(), DateTime).label("t1"), cast(null(), DateTime).label("t2"))
+                        cast(null(), DateTime).label("t"))
             .where(m.c.account_id == acct),
-            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null(), null(), null())
+            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null(), null())
             .where(u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
             .group_by(u.c.meter_id),
-            core_select(literal_column("3", Integer), s.c.id, s.c.licence_id, null(), s.c.bought_at, s.c.cancelled_at)
-            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= bindparam("end"))),
-            core_select(literal_column("4", Integer), h.c.seat_id, h.c.licence_id, null(), h.c.assigned_at, null())
-            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= bindparam("end")))),
+            core_select(literal_column("3", Integer), s.c.licence_id,
+                        func.sum(case((s.c.bought_at < end, one), else_=zero)),
+                        func.sum(case((s.c.cancelled_at.is_(None), one), else_=zero)), null())
+            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= end))
+            .group_by(s.c.licence_id),
+            core_select(literal_column("4", Integer), h.c.licence_id,
+                        func.sum(case((h.c.assigned_at < end, one), else_=zero)), null(), null())
+            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= end))
+            .group_by(h.c.licence_id),
+            core_select(literal_column("5", Integer), s.c.id, s.c.licence_id, null(), s.c.bought_at)
+            .where(s.c.account_id == acct, s.c.cancelled_at.is_(None), s.c.bought_at < end,
+                   s.c.id.not_in(core_select(h.c.seat_id).where(
+                       h.c.account_id == acct, h.c.seat_id.is_not(None),
+                       or_(h.c.released_at.is_(None), h.c.released_at >= end))))),
         apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
-        .values(quantity=m.c.pending_quantity, pending_quantity=None),
+        .values(quantity=m.c.pending_quantity, pending_quantity=null()),
         held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
             h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
             or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
@@ -145,6 +169,12 @@ def _q() -> SimpleNamespace:
         .values(cancelled_at=bindparam("at")),
         move=update(a).where(a.c.id == acct).values({k: bindparam("v_" + k) for k in _MOVED}),
         closed=insert(ClosedPeriod.__table__),  # type: ignore[attr-defined]
+        # invoices.write_invoice's statements (see _write_invoice)
+        bump=update(n).where(n.c.series == bindparam("s"), n.c.year == bindparam("y"))
+        .values(last=n.c.last + one).returning(n.c.last),
+        invoice=insert(Invoice.__table__).returning(Invoice.__table__.c.id),  # type: ignore[attr-defined]
+        invoice_lines=insert(InvoiceLine.__table__),  # type: ignore[attr-defined]
+        events=insert(Event.__table__),  # type: ignore[attr-defined]
         catalogue_version=core_select(*catalogue_version),
         licences=core_select(Licence.__table__),  # type: ignore[attr-defined]
         plan=core_select(Plan.__table__).where(Plan.id == bindparam("id")),  # type: ignore[attr-defined]
@@ -152,6 +182,112 @@ def _q() -> SimpleNamespace:
         allowances=core_select(PlanAllowance.__table__).where(PlanAllowance.plan_id == bindparam("id")),  # type: ignore[attr-defined]
         meter=core_select(Meter.__table__).where(Meter.id == bindparam("id")),  # type: ignore[attr-defined]
     )
+
+
+class _Prepared(NamedTuple):
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in the driver's order when positional
+    columns: tuple[str, ...]  # a query's column names
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # a query's columns the dialect converts
+
+
+@functools.lru_cache(maxsize=64)
+def _prepare(dialect: Dialect, name: str, keys: tuple[str, ...] = ()) -> _Prepared:
+    """One statement of `_q()` compiled for a dialect (an insert for the columns `keys`), with the
+    dialect's own converters for its parameters and columns (SQLite's text dates and times, booleans).
+    Its parameters are all named ones (bindparam), given by the caller: no literal values as binds."""
+    stmt = getattr(_q(), name)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, Insert) else None)
+    names = compiled.positiontup if dialect.positional else list(compiled.binds)
+    assert names is not None and all(compiled.binds[n].required for n in names), f"{name}: a literal bind"
+    binds = tuple((n, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names)
+    selected = getattr(stmt, "selected_columns", None)
+    columns = tuple(selected.keys()) if selected is not None else ()
+    results = tuple((i, f) for i, c in enumerate(selected or ())
+                    if (f := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+    return _Prepared(compiled.string, binds, columns, results)
+
+
+class _Raw:
+    """The close's statements, executed on the DB-API cursor directly.
+
+    Why: SQLAlchemy's execution layer costs ~40 µs a statement (execution context, parameter and
+    result objects), more than the database takes to run most of these, and the cron close runs about
+    ten statements per account period. What is kept: each statement is built with Core and compiled by
+    SQLAlchemy for the dialect (once); parameters and columns go through the dialect's own converters,
+    so values are stored and read exactly as SQLAlchemy would; DB-API errors become SQLAlchemy's
+    exceptions; and every statement is announced to the engine's `before_cursor_execute` listeners
+    (`db.before_raw_statement`), so the crash hook counts them like any other. The statements run on
+    the connection's DB-API connection, inside the transaction the caller began on `conn`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.positional = conn.dialect.positional
+        self.error = conn.dialect.loaded_dbapi.Error
+        self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def _params(self, p: _Prepared, values: dict[str, Any]) -> Any:
+        if self.positional:
+            return [values[n] if f is None else f(values[n]) for n, f in p.binds]
+        return {n: values[n] if f is None else f(values[n]) for n, f in p.binds}
+
+    def _run(self, sql: str, params: Any, many: bool) -> None:
+        db.before_raw_statement(self.conn, self.cursor, sql, params, many)
+        try:
+            if many:
+                self.cursor.executemany(sql, params)
+            else:
+                self.cursor.execute(sql, params)
+        except self.error as err:
+            raise exc.DBAPIError.instance(sql, params, err, self.error) from err
+
+    def run(self, name: str, values: dict[str, Any]) -> int:
+        """Execute one statement; its row count."""
+        p = _prepare(self.dialect, name)
+        self._run(p.sql, self._params(p, values), False)
+        return int(self.cursor.rowcount)
+
+    def many(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Execute an insert (or an update) once per row, in one executemany; all rows have the same keys."""
+        if not rows:
+            return
+        p = _prepare(self.dialect, name, tuple(rows[0]))
+        self._run(p.sql, [self._params(p, r) for r in rows], True)
+
+    def rows(self, name: str, values: dict[str, Any]) -> list[Any]:
+        """A query's rows, as tuples (the columns the dialect converts converted)."""
+        p = _prepare(self.dialect, name)
+        self._run(p.sql, self._params(p, values), False)
+        rows: list[Any] = self.cursor.fetchall()  # type: ignore[assignment]
+        if p.results:
+            rows = [list(r) for r in rows]
+            for r in rows:
+                for i, f in p.results:
+                    r[i] = f(r[i])
+        return rows
+
+    def first(self, name: str, values: dict[str, Any], *, insert: bool = False) -> Any:
+        """A statement's first row (a query's, or an UPDATE/INSERT … RETURNING's), or None."""
+        p = _prepare(self.dialect, name, tuple(values) if insert else ())
+        self._run(p.sql, self._params(p, values), False)
+        row = self.cursor.fetchone()
+        if row is not None and p.results:
+            row = list(row)
+            for i, f in p.results:
+                row[i] = f(row[i])
+        return row
+
+    def accounts(self, name: str, values: dict[str, Any]) -> list[SimpleNamespace]:
+        """Account rows as plain, mutable objects."""
+        columns = _prepare(self.dialect, name).columns
+        return [SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in self.rows(name, values)]
+
+    def account(self, name: str, values: dict[str, Any]) -> SimpleNamespace:
+        """An account row (and what the query adds to it) as a plain, mutable object."""
+        row = self.first(name, values)
+        assert row is not None
+        return SimpleNamespace(**dict(zip(_prepare(self.dialect, name).columns, row, strict=True)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,11 +303,6 @@ def _period_from(start: date, anchor: date, cycle: str) -> Period:
 @functools.lru_cache(maxsize=4096)
 def _period_containing(day: date, anchor: date, cycle: str) -> Period:
     return period_containing(day, anchor, cycle)
-
-
-def _snapshot(row: Any) -> SimpleNamespace:
-    """A plain, mutable copy of an account row."""
-    return SimpleNamespace(**row._mapping)
 
 
 class _Catalogue:
@@ -237,7 +368,7 @@ def _minimums(own: dict[int, int], plan: Terms) -> dict[int, int]:
     return {k: max(own.get(k, 0), plan.included(k)) for k in set(own) | set(plan.includes)}
 
 
-def _apply_pending(conn: Connection, account: SimpleNamespace, boundary_end: Period,
+def _apply_pending(raw: _Raw, account: SimpleNamespace, boundary_end: Period,
                    minimum_rows: list[_Minimum]) -> dict[str, object]:
     """Changes that take effect at this boundary; returns what changed, for the event."""
     applied: dict[str, object] = {}
@@ -256,22 +387,15 @@ def _apply_pending(conn: Connection, account: SimpleNamespace, boundary_end: Per
         account.pending_plan_id = None
     lowered = [r for r in minimum_rows if r.pending_quantity is not None]
     if lowered:
-        conn.execute(_q().apply_minimums, {"acct": account.id})
+        raw.run("apply_minimums", {"acct": account.id})
         applied["minimums"] = {r.licence_id: r.pending_quantity for r in lowered}
     return applied
 
 
-class _Seat(NamedTuple):
+class _Free(NamedTuple):
     id: int
     licence_id: int
     bought_at: datetime
-    cancelled_at: datetime | None
-
-
-class _Held(NamedTuple):
-    seat_id: int | None
-    licence_id: int
-    assigned_at: datetime
 
 
 class _Minimum(NamedTuple):
@@ -280,40 +404,27 @@ class _Minimum(NamedTuple):
     pending_quantity: int | None
 
 
-def _trim(conn: Connection, end_at: datetime, seats: list[_Seat], held: list[_Held],
-          minimums: dict[int, int]) -> list[_Seat]:
+def _trim(raw: _Raw, end_at: datetime, owned: dict[int, int], in_use: dict[int, int],
+          free: dict[int, list[_Free]], minimums: dict[int, int]) -> list[_Free]:
     """Cancel free seats above max(in use at the end, minimum), most recently bought first; returns
-    the seats cancelled."""
-    owned: Counter[int] = Counter()
-    free: dict[int, list[_Seat]] = {}
-    in_use: Counter[int] = Counter()
-    busy = set()
-    for seat_id, licence_id, assigned_at in held:
-        if assigned_at < end_at:
-            in_use[licence_id] += 1
-        if seat_id is not None:
-            busy.add(seat_id)
-    for seat in seats:
-        if seat.bought_at < end_at:
-            owned[seat.licence_id] += 1
-            if seat.cancelled_at is None and seat.id not in busy:
-                free.setdefault(seat.licence_id, []).append(seat)
-    victims: list[_Seat] = []
+    the seats cancelled. `owned`, `in_use`: per licence at the end; `free`: per licence, the seats
+    owned at the end that no open assignment holds."""
+    victims: list[_Free] = []
     for licence_id, count in owned.items():
         excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
         if excess > 0 and licence_id in free:
             victims += sorted(free[licence_id], key=lambda s: (s.bought_at, s.id), reverse=True)[:excess]
     if victims:
-        conn.execute(_q().cancel, [{"seat": s.id, "at": end_at} for s in victims])
+        raw.many("cancel", [{"seat": s.id, "at": end_at} for s in victims])
     return victims
 
 
-def _peak_lines(conn: Connection, account: SimpleNamespace, ended: Period, start_at: datetime, end_at: datetime,
+def _peak_lines(raw: _Raw, account: SimpleNamespace, ended: Period, start_at: datetime, end_at: datetime,
                 cycle: str, books: Books, cat: _Catalogue, plan: Terms, own: dict[int, int]) -> list[LineDraft]:
     """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
     changes: dict[int, list[tuple[datetime, int]]] = {}
-    for licence_id, assigned_at, released_at in conn.execute(
-            _q().held, {"acct": account.id, "end": end_at, "since": start_at}):
+    for licence_id, assigned_at, released_at in raw.rows("held", {"acct": account.id, "end": end_at,
+                                                                  "since": start_at}):
         changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
         if released_at is not None and released_at < end_at:
             changes[licence_id].append((released_at, -1))
@@ -391,25 +502,29 @@ def billed_group(session: Session, root: Account) -> list[Account]:
     return members
 
 
-def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamespace, *, ended: Period,
+def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *, ended: Period,
                   end_at: datetime, now: datetime, books: Books, cat: _Catalogue
                   ) -> tuple[int, list[LineDraft], list[LineDraft], dict[str, object], int | None]:
     """One account's part of a close: (seats cancelled, renewal lines, usage lines, changes applied,
     the plan in force on the ended period's last day)."""
-    q = _q()
+    conn = raw.conn
     start_at = _midnight(ended.start, account.timezone)
     usage: list[LineDraft] = []
     before = cat.terms(conn, account.plan_id)  # the plan in force on the period's last day
     since = max(start_at, account.activated_at) if account.activated_at else start_at
     minimum_rows: list[_Minimum] = []
     used: list[tuple[int, int]] = []
-    seats: list[_Seat] = []
-    held: list[_Held] = []
-    for kind, a, b, c, t1, t2 in conn.execute(q.state, {"acct": account.id, "since": since, "end": end_at}).all():
-        if kind == 3:
-            seats.append(_Seat(a, b, t1, t2))
+    owned: dict[int, int] = {}
+    kept: Counter[int] = Counter()
+    in_use: dict[int, int] = {}
+    free: dict[int, list[_Free]] = {}
+    for kind, a, b, c, t in raw.rows("state", {"acct": account.id, "since": since, "end": end_at}):
+        if kind == 5:
+            free.setdefault(b, []).append(_Free(a, b, t))
+        elif kind == 3:
+            owned[a], kept[a] = b, c
         elif kind == 4:
-            held.append(_Held(a, b, t1))
+            in_use[a] = b
         elif kind == 1:
             minimum_rows.append(_Minimum(a, b, c))
         else:
@@ -417,25 +532,24 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
     if account.status != "trial":
         if account.mode == "peak":
             own_before = {r.licence_id: r.quantity for r in minimum_rows}
-            usage = _peak_lines(conn, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
+            usage = _peak_lines(raw, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
         usage += _meter_lines(conn, account, ended, used, books, cat, before)
     if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
         account.cycle, account.anchor = root.cycle, root.anchor
         account.pending_cycle = account.pending_anchor = None
-    applied = _apply_pending(conn, account, ended, minimum_rows)
+    applied = _apply_pending(raw, account, ended, minimum_rows)
     plan = cat.terms(conn, account.plan_id) if "plan" in applied else before
     renewal: list[LineDraft] = []
     if account.status == "closed":
-        conn.execute(q.release_all, {"acct": account.id, "at": end_at})
-        cancelled = int(conn.execute(q.cancel_all, {"acct": account.id, "at": end_at}).rowcount or 0)
+        raw.run("release_all", {"acct": account.id, "at": end_at})
+        cancelled = raw.run("cancel_all", {"acct": account.id, "at": end_at})
         account.closed_at = now
     else:
-        kept = Counter(s.licence_id for s in seats if s.cancelled_at is None)
         cancelled = 0
         if account.mode == "allocation":
             own = {r.licence_id: r.quantity if r.pending_quantity is None else r.pending_quantity
                    for r in minimum_rows}
-            victims = _trim(conn, end_at, seats, held, _minimums(own, plan))
+            victims = _trim(raw, end_at, owned, in_use, free, _minimums(own, plan))
             cancelled = len(victims)
             kept.subtract(s.licence_id for s in victims)
             added = []  # the plan's included seats not owned yet, at no charge
@@ -444,8 +558,7 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
                 if missing > 0:
                     added += [{"account_id": account.id, "licence_id": licence_id, "bought_at": end_at}] * missing
                     kept[licence_id] += missing
-            if added:
-                conn.execute(q.add_seats, added)
+            raw.many("add_seats", added)
         new = _period_from(ended.end, account.anchor, account.cycle)
         if account.status != "trial":
             renewal = _renewal_lines(account, new, end_at, books, cat, plan, kept)
@@ -453,7 +566,7 @@ def _close_member(conn: Connection, account: SimpleNamespace, root: SimpleNamesp
                 renewal = [line for line in renewal if line.kind == "fee"]
         account.period_start, account.period_end = new.start, new.end
         account.period_end_at = _midnight(new.end, account.timezone)
-    conn.execute(q.move, {"acct": account.id, **{"v_" + k: getattr(account, k) for k in _MOVED}})
+    raw.run("move", {"acct": account.id, **{"v_" + k: getattr(account, k) for k in _MOVED}})
     return cancelled, renewal, usage, applied, before.plan.id if before.plan else None
 
 
@@ -471,19 +584,18 @@ def provision_included(session: Session, account: Account, plan: Terms, *, at: d
     return added
 
 
-def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Books, cat: _Catalogue,
+def _close(raw: _Raw, root: SimpleNamespace, *, now: datetime, books: Books, cat: _Catalogue,
            actor: Actor, automatic: bool) -> tuple[CloseRow, list[SimpleNamespace]]:
     """Close the invoicing account's ended period, and its billed-via children's, in the caller's
     transaction: at most one invoice (renewal lines in advance, usage lines in arrears). `root` and
     the members returned carry the accounts as written."""
     assert is_due(root, now)
-    q = _q()
     ended = Period(root.period_start, root.period_end)
     end_at = root.period_end_at
     members = [root]
     frontier = [root.id] if getattr(root, "has_children", True) else []
     while frontier:  # level by level, each level by slug
-        children = [_snapshot(r) for parent in frontier for r in conn.execute(q.children, {"parent": parent})]
+        children = [c for parent in frontier for c in raw.accounts("children", {"parent": parent})]
         if len(frontier) > 1:
             children.sort(key=lambda c: c.slug)
         members.extend(children)
@@ -495,7 +607,7 @@ def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Boo
     plans: dict[int, int | None] = {}
     for member in members:
         cancelled, member_renewal, member_usage, applied, plans[member.id] = _close_member(
-            conn, member, root, ended=ended, end_at=end_at, now=now, books=books, cat=cat)
+            raw, member, root, ended=ended, end_at=end_at, now=now, books=books, cat=cat)
         cancelled_total += cancelled
         renewal += member_renewal
         usage += member_usage
@@ -509,9 +621,9 @@ def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Boo
                       period_start=root.period_start if renewal else ended.start,
                       period_end=root.period_end if renewal else ended.end, lines=renewal + usage)
         discount = Decimal(root.discount) if root.discount else None
-        invoice = write_invoice(conn, draft, books=books, at=now, actor=actor, discount=discount)
+        invoice = _write_invoice(raw, draft, books=books, at=now, actor=actor, discount=discount)
     total = invoice.total_minor if invoice else 0
-    conn.execute(q.closed, [
+    raw.many("closed", [
         {"account_id": member.id, "period_start": ended.start, "period_end": ended.end, "closed_at": now,
          "seats_cancelled": cancelled_total if member is root else 0, "invoice_id": invoice.id if invoice else None,
          "total_minor": total if member is root else 0, "plan_id": plans[member.id]}
@@ -528,8 +640,42 @@ def _close(conn: Connection, root: SimpleNamespace, *, now: datetime, books: Boo
             billed_via=root.slug if member is not root else None,
             accounts=[m.slug for m in members] if member is root and len(members) > 1 else None,
             applied=applied_by.get(member.slug)))
-    audit.insert_rows(conn, events)
+    raw.many("events", events)
     return row, members
+
+
+@functools.lru_cache(maxsize=64)
+def _issue_year(at: datetime, tz: str) -> int:
+    return local_date(at, tz).year
+
+
+def _write_invoice(raw: _Raw, draft: Draft, *, books: Books, at: datetime, actor: Actor,
+                   discount: Decimal | None) -> Issued | None:
+    """`invoices.write_invoice` on the raw cursor: the number, the invoice, its lines in one
+    executemany; the event is returned, not written. None when the lines bill nothing."""
+    if draft.billable_minor == 0:
+        return None
+    lines, subtotal, tax = complete(draft, books=books, discount=discount)
+    year = _issue_year(at, books.timezone)
+    series = books.invoice_prefix
+    bumped = raw.first("bump", {"s": series, "y": year})  # the counter row stays locked until commit
+    if bumped is None:  # a series' first number of the year: take_number creates the counter row
+        seq, number = take_number(raw.conn, series, year)
+    else:
+        seq = int(bumped[0])
+        number = f"{series}{year}-{seq:06d}"  # as take_number numbers
+    inserted = raw.first("invoice", {
+        "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
+        "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
+        "currency": books.currency, "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax,
+        "credit_of": None, "reason": None,
+    }, insert=True)
+    invoice_id = int(inserted[0])
+    raw.many("invoice_lines", [{"invoice_id": invoice_id, "line_no": i, **line.__dict__}
+                               for i, line in enumerate(lines, 1)])
+    event = audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
+                      number=number, kind=draft.kind, total=format_minor(subtotal + tax, books.digits))
+    return Issued(invoice_id, number, subtotal + tax, event)
 
 
 def _mirror(session: Session, members: list[SimpleNamespace]) -> None:
@@ -543,12 +689,11 @@ def _mirror(session: Session, members: list[SimpleNamespace]) -> None:
             session.refresh(obj)
 
 
-def _close_in_session(session: Session, root: Account, *, now: datetime, books: Books, cat: _Catalogue,
-                      actor: Actor, automatic: bool) -> CloseRow:
+def _close_in_session(session: Session, raw: _Raw, root: Account, *, now: datetime, books: Books,
+                      cat: _Catalogue, actor: Actor, automatic: bool) -> CloseRow:
     session.flush()  # the close reads and writes on the session's connection, after what it holds
-    conn = session.connection()
-    snapshot = _snapshot(conn.execute(_q().account, {"acct": root.id}).one())
-    row, members = _close(conn, snapshot, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
+    snapshot = raw.account("account", {"acct": root.id})
+    row, members = _close(raw, snapshot, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
     _mirror(session, members)
     return row
 
@@ -560,9 +705,11 @@ def close_due(session: Session, account: Account, *, now: datetime, books: Books
     if not is_due(account, now):
         return rows
     cat = _Catalogue(book)
-    cat.sync(session.connection())
+    conn = session.connection()
+    cat.sync(conn)
+    raw = _Raw(conn)
     while is_due(account, now):
-        rows.append(_close_in_session(session, account, now=now, books=books, cat=cat, actor=actor,
+        rows.append(_close_in_session(session, raw, account, now=now, books=books, cat=cat, actor=actor,
                                       automatic=automatic))
     return rows
 
@@ -589,10 +736,11 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
         with db.write(engine) as session:
             conn = session.connection()
             cat.sync(conn)
+            raw = _Raw(conn)
             for done, (account_id, _) in enumerate(due, 1):
-                account = _snapshot(conn.execute(_q().account, {"acct": account_id}).one())
+                account = raw.account("account", {"acct": account_id})
                 while is_due(account, now):
-                    rows.append(_close(conn, account, now=now, books=books, cat=cat, actor=actor,
+                    rows.append(_close(raw, account, now=now, books=books, cat=cat, actor=actor,
                                        automatic=False)[0])
                 if progress:
                     progress(done, len(due))
@@ -600,8 +748,9 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
         return rows
     with _translated(), engine.connect() as conn:
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
+        raw = _Raw(conn)
         for done, (account_id, _) in enumerate(due, 1):
-            rows.extend(_close_account(conn, account_id, now=now, books=books, actor=actor, cat=cat))
+            rows.extend(_close_account(raw, account_id, now=now, books=books, actor=actor, cat=cat))
             if progress:
                 progress(done, len(due))
     return rows
@@ -616,17 +765,18 @@ def _translated() -> Iterator[None]:
         raise db._translate(err) from err
 
 
-def _close_account(conn: Connection, account_id: int, *, now: datetime, books: Books, actor: Actor,
+def _close_account(raw: _Raw, account_id: int, *, now: datetime, books: Books, actor: Actor,
                    cat: _Catalogue) -> Iterator[CloseRow]:
     """Each ended period of one account in a transaction of its own (oldest first), on one
     connection kept for the whole run."""
+    conn = raw.conn
     while True:
         with conn.begin():
-            account = _snapshot(conn.execute(_q().lock, {"acct": account_id}).one())
+            account = raw.account("lock", {"acct": account_id})
             if not is_due(account, now):  # another run closed it meanwhile
                 return
             cat.sync(conn, (account.v_prices, account.v_price_count, account.v_licences))
-            row, _ = _close(conn, account, now=now, books=books, cat=cat, actor=actor, automatic=False)
+            row, _ = _close(raw, account, now=now, books=books, cat=cat, actor=actor, automatic=False)
         yield row
         if not is_due(account, now):  # the usual case: no second transaction just to find nothing due
             return

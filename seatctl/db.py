@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlmodel import Session
 
 from seatctl.errors import Busy, NotFound, PermissionDenied, Refused, SeatctlError
@@ -99,6 +99,15 @@ def _install_crash_hook(engine: Engine) -> None:
         seen[0] += 1
         if seen[0] >= limit:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def before_raw_statement(conn: Connection, cursor: object, statement: str, parameters: object,
+                         executemany: bool) -> None:
+    """For statements a module runs on the DB-API cursor itself (below SQLAlchemy's execution layer,
+    for speed): the engine's `before_cursor_execute` listeners see them as they see every other
+    statement, so the crash hook above (and anything else listening) counts them too."""
+    for fn in conn.dispatch.before_cursor_execute:
+        fn(conn, cursor, statement, parameters, None, executemany)
 
 
 def _translate(err: exc.OperationalError) -> SeatctlError:
