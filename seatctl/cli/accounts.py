@@ -1,7 +1,5 @@
 """account add|list|show|set|set-min."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

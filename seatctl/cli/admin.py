@@ -1,7 +1,5 @@
 """init, operator add|list|remove, log, demo."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -9,15 +7,6 @@ import typer
 from seatctl.cli.common import FormatOpt, Ledger, Options, execute
 
 operator_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.add_typer(operator_app, name="operator", help="Who may do what (viewer < operator < billing < owner).")
-    app.command("log")(log)
-    app.command("demo")(demo)
-    app.command("doctor")(doctor)
-    app.command("backup")(backup)
 
 
 def init(

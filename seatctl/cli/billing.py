@@ -1,7 +1,5 @@
 """cycle show|close, invoice list|show|void, order list|approve|cancel."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
@@ -14,12 +12,6 @@ invoice_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 order_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 CLOSE_COLUMNS = ["account", "period_start", "period_end", "seats_cancelled", "invoice", "total"]
 INVOICE_COLUMNS = ["number", "account", "kind", "issued_at", "period_start", "period_end", "total"]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(cycle_app, name="cycle", help="Billing periods and the nightly close.")
-    app.add_typer(invoice_app, name="invoice", help="Invoices and credit notes.")
-    app.add_typer(order_app, name="order", help="Pending purchase requests.")
 
 
 @cycle_app.command("close")

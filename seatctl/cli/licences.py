@@ -1,7 +1,5 @@
 """licence add|list|set-price."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

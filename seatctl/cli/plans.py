@@ -1,7 +1,5 @@
 """plan add|list|show, meter add|list, usage record|import."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -12,12 +10,6 @@ plan_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 meter_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 usage_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 PLAN_COLUMNS = ["code", "name", "monthly", "annual", "includes", "allowances", "accounts"]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(plan_app, name="plan", help="Plans: a base fee, included seats, allowances.")
-    app.add_typer(meter_app, name="meter", help="Metered services (SMS, calls…) billed per use.")
-    app.add_typer(usage_app, name="usage", help="Record metered usage.")
 
 
 @plan_app.command("add")

@@ -1,7 +1,5 @@
 """buy, assign, release, status: what operators type all day."""
 
-from __future__ import annotations
-
 import sys
 from collections import Counter
 from typing import Annotated
@@ -9,13 +7,6 @@ from typing import Annotated
 import typer
 
 from seatctl.cli.common import FormatOpt, Ledger, execute
-
-
-def register(app: typer.Typer) -> None:
-    app.command("status")(status)
-    app.command("buy")(buy)
-    app.command("assign")(assign)
-    app.command("release")(release)
 
 
 def status(

@@ -1,7 +1,5 @@
 """user add|import|list|deactivate|activate."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
