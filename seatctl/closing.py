@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    Date,
     DateTime,
     Dialect,
     Engine,
@@ -41,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col, select
 
 from seatctl import audit, db
@@ -200,12 +202,21 @@ def _prepare(dialect: Dialect, name: str, keys: tuple[str, ...] = ()) -> _Prepar
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, Insert) else None)
     names = compiled.positiontup if dialect.positional else list(compiled.binds)
     assert names is not None and all(compiled.binds[n].required for n in names), f"{name}: a literal bind"
-    binds = tuple((n, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names)
+    binds = tuple((n, _bind_processor(compiled.binds[n].type, dialect)) for n in names)
     selected = getattr(stmt, "selected_columns", None)
     columns = tuple(selected.keys()) if selected is not None else ()
     results = tuple((i, f) for i, c in enumerate(selected or ())
                     if (f := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
     return _Prepared(compiled.string, binds, columns, results)
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The dialect's converter for a parameter of this type; for dates and times (SQLite's are text),
+    remembering the last values it converted: a close passes the same few again and again."""
+    convert = type_.dialect_impl(dialect).bind_processor(dialect)
+    if convert is not None and isinstance(type_, Date | DateTime):
+        return functools.lru_cache(maxsize=256)(convert)
+    return convert
 
 
 class _Raw:

@@ -76,9 +76,11 @@ def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool 
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: object) -> None:
-        write = conn.get_execution_options().get("seatctl_write", False)  # type: ignore[attr-defined]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("seatctl_write", False)
+        # On the DB-API cursor: once per transaction, SQLAlchemy's execution layer would cost more
+        # than the BEGIN itself (the cron close runs thousands of short transactions).
+        execute_raw(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     _install_crash_hook(engine)
     return engine
@@ -99,6 +101,20 @@ def _install_crash_hook(engine: Engine) -> None:
         seen[0] += 1
         if seen[0] >= limit:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def execute_raw(conn: Connection, statement: str) -> None:
+    """Run a statement without parameters on the connection's DB-API cursor, as SQLAlchemy would:
+    the engine's statement hooks see it, a DB-API error becomes SQLAlchemy's."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    before_raw_statement(conn, cursor, statement, (), False)
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        cursor.execute(statement)
+    except error as err:
+        raise exc.DBAPIError.instance(statement, (), err, error) from err
+    finally:
+        cursor.close()
 
 
 def before_raw_statement(conn: Connection, cursor: object, statement: str, parameters: object,
