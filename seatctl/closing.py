@@ -163,7 +163,6 @@ def _q() -> SimpleNamespace:
         held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
             h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
             or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
-        cancel=update(s).where(s.c.id == bindparam("seat")).values(cancelled_at=bindparam("at")),
         add_seats=insert(s),
         release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
         .values(released_at=bindparam("at")),
@@ -186,6 +185,14 @@ def _q() -> SimpleNamespace:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _cancel(seats: int) -> Any:
+    """Cancel this many seats (bind parameters seat0, seat1 …) in one statement."""
+    s = Seat.__table__  # type: ignore[attr-defined]
+    return update(s).where(s.c.id.in_([bindparam(f"seat{i}") for i in range(seats)])).values(
+        cancelled_at=bindparam("at"))
+
+
 class _Prepared(NamedTuple):
     sql: str
     binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in the driver's order when positional
@@ -193,15 +200,14 @@ class _Prepared(NamedTuple):
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # a query's columns the dialect converts
 
 
-@functools.lru_cache(maxsize=64)
-def _prepare(dialect: Dialect, name: str, keys: tuple[str, ...] = ()) -> _Prepared:
-    """One statement of `_q()` compiled for a dialect (an insert for the columns `keys`), with the
-    dialect's own converters for its parameters and columns (SQLite's text dates and times, booleans).
+@functools.lru_cache(maxsize=256)
+def _prepare(dialect: Dialect, stmt: Any, keys: tuple[str, ...] = ()) -> _Prepared:
+    """A statement built once (`_q()`, `_cancel`) compiled for a dialect (an insert for the columns
+    `keys`), with the dialect's own converters for its parameters and columns (SQLite's text dates and times, booleans).
     Its parameters are all named ones (bindparam), given by the caller: no literal values as binds."""
-    stmt = getattr(_q(), name)
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, Insert) else None)
     names = compiled.positiontup if dialect.positional else list(compiled.binds)
-    assert names is not None and all(compiled.binds[n].required for n in names), f"{name}: a literal bind"
+    assert names is not None and all(compiled.binds[n].required for n in names), f"{stmt}: a literal bind"
     binds = tuple((n, _bind_processor(compiled.binds[n].type, dialect)) for n in names)
     selected = getattr(stmt, "selected_columns", None)
     columns = tuple(selected.keys()) if selected is not None else ()
@@ -253,22 +259,22 @@ class _Raw:
         except self.error as err:
             raise exc.DBAPIError.instance(sql, params, err, self.error) from err
 
-    def run(self, name: str, values: dict[str, Any]) -> int:
+    def run(self, stmt: Any, values: dict[str, Any]) -> int:
         """Execute one statement; its row count."""
-        p = _prepare(self.dialect, name)
+        p = _prepare(self.dialect, stmt)
         self._run(p.sql, self._params(p, values), False)
         return int(self.cursor.rowcount)
 
-    def many(self, name: str, rows: list[dict[str, Any]]) -> None:
+    def many(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
         """Execute an insert (or an update) once per row, in one executemany; all rows have the same keys."""
         if not rows:
             return
-        p = _prepare(self.dialect, name, tuple(rows[0]))
+        p = _prepare(self.dialect, stmt, tuple(rows[0]))
         self._run(p.sql, [self._params(p, r) for r in rows], True)
 
-    def rows(self, name: str, values: dict[str, Any]) -> list[Any]:
+    def rows(self, stmt: Any, values: dict[str, Any]) -> list[Any]:
         """A query's rows, as tuples (the columns the dialect converts converted)."""
-        p = _prepare(self.dialect, name)
+        p = _prepare(self.dialect, stmt)
         self._run(p.sql, self._params(p, values), False)
         rows: list[Any] = self.cursor.fetchall()  # type: ignore[assignment]
         if p.results:
@@ -278,9 +284,9 @@ class _Raw:
                     r[i] = f(r[i])
         return rows
 
-    def first(self, name: str, values: dict[str, Any], *, insert: bool = False) -> Any:
+    def first(self, stmt: Any, values: dict[str, Any], *, insert: bool = False) -> Any:
         """A statement's first row (a query's, or an UPDATE/INSERT … RETURNING's), or None."""
-        p = _prepare(self.dialect, name, tuple(values) if insert else ())
+        p = _prepare(self.dialect, stmt, tuple(values) if insert else ())
         self._run(p.sql, self._params(p, values), False)
         row = self.cursor.fetchone()
         if row is not None and p.results:
@@ -289,16 +295,16 @@ class _Raw:
                 row[i] = f(row[i])
         return row
 
-    def accounts(self, name: str, values: dict[str, Any]) -> list[SimpleNamespace]:
+    def accounts(self, stmt: Any, values: dict[str, Any]) -> list[SimpleNamespace]:
         """Account rows as plain, mutable objects."""
-        columns = _prepare(self.dialect, name).columns
-        return [SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in self.rows(name, values)]
+        columns = _prepare(self.dialect, stmt).columns
+        return [SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in self.rows(stmt, values)]
 
-    def account(self, name: str, values: dict[str, Any]) -> SimpleNamespace:
+    def account(self, stmt: Any, values: dict[str, Any]) -> SimpleNamespace:
         """An account row (and what the query adds to it) as a plain, mutable object."""
-        row = self.first(name, values)
+        row = self.first(stmt, values)
         assert row is not None
-        return SimpleNamespace(**dict(zip(_prepare(self.dialect, name).columns, row, strict=True)))
+        return SimpleNamespace(**dict(zip(_prepare(self.dialect, stmt).columns, row, strict=True)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -398,7 +404,7 @@ def _apply_pending(raw: _Raw, account: SimpleNamespace, boundary_end: Period,
         account.pending_plan_id = None
     lowered = [r for r in minimum_rows if r.pending_quantity is not None]
     if lowered:
-        raw.run("apply_minimums", {"acct": account.id})
+        raw.run(_q().apply_minimums, {"acct": account.id})
         applied["minimums"] = {r.licence_id: r.pending_quantity for r in lowered}
     return applied
 
@@ -426,7 +432,7 @@ def _trim(raw: _Raw, end_at: datetime, owned: dict[int, int], in_use: dict[int, 
         if excess > 0 and licence_id in free:
             victims += sorted(free[licence_id], key=lambda s: (s.bought_at, s.id), reverse=True)[:excess]
     if victims:
-        raw.many("cancel", [{"seat": s.id, "at": end_at} for s in victims])
+        raw.run(_cancel(len(victims)), {"at": end_at, **{f"seat{i}": s.id for i, s in enumerate(victims)}})
     return victims
 
 
@@ -434,7 +440,7 @@ def _peak_lines(raw: _Raw, account: SimpleNamespace, ended: Period, start_at: da
                 cycle: str, books: Books, cat: _Catalogue, plan: Terms, own: dict[int, int]) -> list[LineDraft]:
     """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
     changes: dict[int, list[tuple[datetime, int]]] = {}
-    for licence_id, assigned_at, released_at in raw.rows("held", {"acct": account.id, "end": end_at,
+    for licence_id, assigned_at, released_at in raw.rows(_q().held, {"acct": account.id, "end": end_at,
                                                                   "since": start_at}):
         changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
         if released_at is not None and released_at < end_at:
@@ -529,7 +535,7 @@ def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *,
     kept: Counter[int] = Counter()
     in_use: dict[int, int] = {}
     free: dict[int, list[_Free]] = {}
-    for kind, a, b, c, t in raw.rows("state", {"acct": account.id, "since": since, "end": end_at}):
+    for kind, a, b, c, t in raw.rows(_q().state, {"acct": account.id, "since": since, "end": end_at}):
         if kind == 5:
             free.setdefault(b, []).append(_Free(a, b, t))
         elif kind == 3:
@@ -552,8 +558,8 @@ def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *,
     plan = cat.terms(conn, account.plan_id) if "plan" in applied else before
     renewal: list[LineDraft] = []
     if account.status == "closed":
-        raw.run("release_all", {"acct": account.id, "at": end_at})
-        cancelled = raw.run("cancel_all", {"acct": account.id, "at": end_at})
+        raw.run(_q().release_all, {"acct": account.id, "at": end_at})
+        cancelled = raw.run(_q().cancel_all, {"acct": account.id, "at": end_at})
         account.closed_at = now
     else:
         cancelled = 0
@@ -569,7 +575,7 @@ def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *,
                 if missing > 0:
                     added += [{"account_id": account.id, "licence_id": licence_id, "bought_at": end_at}] * missing
                     kept[licence_id] += missing
-            raw.many("add_seats", added)
+            raw.many(_q().add_seats, added)
         new = _period_from(ended.end, account.anchor, account.cycle)
         if account.status != "trial":
             renewal = _renewal_lines(account, new, end_at, books, cat, plan, kept)
@@ -577,7 +583,7 @@ def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *,
                 renewal = [line for line in renewal if line.kind == "fee"]
         account.period_start, account.period_end = new.start, new.end
         account.period_end_at = _midnight(new.end, account.timezone)
-    raw.run("move", {"acct": account.id, **{"v_" + k: getattr(account, k) for k in _MOVED}})
+    raw.run(_q().move, {"acct": account.id, **{"v_" + k: getattr(account, k) for k in _MOVED}})
     return cancelled, renewal, usage, applied, before.plan.id if before.plan else None
 
 
@@ -606,7 +612,7 @@ def _close(raw: _Raw, root: SimpleNamespace, *, now: datetime, books: Books, cat
     members = [root]
     frontier = [root.id] if getattr(root, "has_children", True) else []
     while frontier:  # level by level, each level by slug
-        children = [c for parent in frontier for c in raw.accounts("children", {"parent": parent})]
+        children = [c for parent in frontier for c in raw.accounts(_q().children, {"parent": parent})]
         if len(frontier) > 1:
             children.sort(key=lambda c: c.slug)
         members.extend(children)
@@ -634,7 +640,7 @@ def _close(raw: _Raw, root: SimpleNamespace, *, now: datetime, books: Books, cat
         discount = Decimal(root.discount) if root.discount else None
         invoice = _write_invoice(raw, draft, books=books, at=now, actor=actor, discount=discount)
     total = invoice.total_minor if invoice else 0
-    raw.many("closed", [
+    raw.many(_q().closed, [
         {"account_id": member.id, "period_start": ended.start, "period_end": ended.end, "closed_at": now,
          "seats_cancelled": cancelled_total if member is root else 0, "invoice_id": invoice.id if invoice else None,
          "total_minor": total if member is root else 0, "plan_id": plans[member.id]}
@@ -651,7 +657,7 @@ def _close(raw: _Raw, root: SimpleNamespace, *, now: datetime, books: Books, cat
             billed_via=root.slug if member is not root else None,
             accounts=[m.slug for m in members] if member is root and len(members) > 1 else None,
             applied=applied_by.get(member.slug)))
-    raw.many("events", events)
+    raw.many(_q().events, events)
     return row, members
 
 
@@ -669,20 +675,20 @@ def _write_invoice(raw: _Raw, draft: Draft, *, books: Books, at: datetime, actor
     lines, subtotal, tax = complete(draft, books=books, discount=discount)
     year = _issue_year(at, books.timezone)
     series = books.invoice_prefix
-    bumped = raw.first("bump", {"s": series, "y": year})  # the counter row stays locked until commit
+    bumped = raw.first(_q().bump, {"s": series, "y": year})  # the counter row stays locked until commit
     if bumped is None:  # a series' first number of the year: take_number creates the counter row
         seq, number = take_number(raw.conn, series, year)
     else:
         seq = int(bumped[0])
         number = f"{series}{year}-{seq:06d}"  # as take_number numbers
-    inserted = raw.first("invoice", {
+    inserted = raw.first(_q().invoice, {
         "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
         "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
         "currency": books.currency, "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax,
         "credit_of": None, "reason": None,
     }, insert=True)
     invoice_id = int(inserted[0])
-    raw.many("invoice_lines", [{"invoice_id": invoice_id, "line_no": i, **line.__dict__}
+    raw.many(_q().invoice_lines, [{"invoice_id": invoice_id, "line_no": i, **line.__dict__}
                                for i, line in enumerate(lines, 1)])
     event = audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
                       number=number, kind=draft.kind, total=format_minor(subtotal + tax, books.digits))
@@ -703,7 +709,7 @@ def _mirror(session: Session, members: list[SimpleNamespace]) -> None:
 def _close_in_session(session: Session, raw: _Raw, root: Account, *, now: datetime, books: Books,
                       cat: _Catalogue, actor: Actor, automatic: bool) -> CloseRow:
     session.flush()  # the close reads and writes on the session's connection, after what it holds
-    snapshot = raw.account("account", {"acct": root.id})
+    snapshot = raw.account(_q().account, {"acct": root.id})
     row, members = _close(raw, snapshot, now=now, books=books, cat=cat, actor=actor, automatic=automatic)
     _mirror(session, members)
     return row
@@ -749,7 +755,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
             cat.sync(conn)
             raw = _Raw(conn)
             for done, (account_id, _) in enumerate(due, 1):
-                account = raw.account("account", {"acct": account_id})
+                account = raw.account(_q().account, {"acct": account_id})
                 while is_due(account, now):
                     rows.append(_close(raw, account, now=now, books=books, cat=cat, actor=actor,
                                        automatic=False)[0])
@@ -783,7 +789,7 @@ def _close_account(raw: _Raw, account_id: int, *, now: datetime, books: Books, a
     conn = raw.conn
     while True:
         with conn.begin():
-            account = raw.account("lock", {"acct": account_id})
+            account = raw.account(_q().lock, {"acct": account_id})
             if not is_due(account, now):  # another run closed it meanwhile
                 return
             cat.sync(conn, (account.v_prices, account.v_price_count, account.v_licences))
