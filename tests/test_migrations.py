@@ -99,3 +99,37 @@ def test_init_on_a_current_ledger_is_a_no_op(ledger):
 def test_init_by_a_non_owner_on_an_existing_ledger_exits_5(ledger):
     result = ledger("init", operator="cron")
     assert result.code == 5
+
+
+def test_each_row_class_annotates_exactly_its_table_columns():
+    # models.py maps plain classes onto Core tables; their annotations are what readers and mypy see.
+    import types
+    import typing
+
+    from seatctl import models
+
+    classes = [c for c in vars(models).values() if isinstance(c, type) and issubclass(c, models.Row) and c is not models.Row]
+    assert {c.__table__.name for c in classes} == set(metadata.tables)
+    for cls in classes:
+        hints = {k: v for k, v in typing.get_type_hints(cls).items() if k != "__table__"}
+        assert list(hints) == [c.key for c in cls.__table__.columns], cls.__name__
+        for column in cls.__table__.columns:
+            hint = hints[column.key]
+            optional = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+            assert optional == bool(column.nullable and not column.primary_key), f"{cls.__name__}.{column.key}"
+            python_type = next(t for t in typing.get_args(hint) if t is not type(None)) if optional else hint
+            assert python_type is column.type.python_type, f"{cls.__name__}.{column.key}"
+
+
+def test_a_new_row_has_its_column_defaults_before_it_is_flushed():
+    from seatctl.models import Account
+
+    account = Account(slug="acme", name="Acme")
+    assert (account.mode, account.cycle, account.status, account.billed_via_parent) == (
+        "allocation", "monthly", "active", False)
+    try:
+        Account(slug="x", colour="red")
+    except TypeError as err:
+        assert "colour" in str(err)
+    else:
+        raise AssertionError("an unknown column was accepted")
