@@ -5,8 +5,18 @@ from __future__ import annotations
 from sqlalchemy import true
 from sqlmodel import Session, col, select
 
+from seatctl.errors import NotFound
 from seatctl.models import Account, Licence, Minimum, Plan
-from seatctl.seats import find_account
+
+
+def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
+    query = select(Account).where(Account.slug == slug)
+    if lock:  # a row lock on PostgreSQL (re-read, not taken from the session); SQLite holds the file lock
+        query = query.with_for_update().execution_options(populate_existing=True)
+    account = session.exec(query).first()
+    if account is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return account
 
 
 def subtree_ids(session: Session, root: Account) -> list[int]:

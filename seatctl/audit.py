@@ -75,8 +75,8 @@ def log_rows(session: Session, *, account: str | None = None, since: datetime | 
     """The audit trail by time: at, operator, account, action, details (a JSON object)."""
     from sqlmodel import col, select
 
+    from seatctl.accounts import find_account
     from seatctl.models import Account
-    from seatctl.seats import find_account
 
     query = select(Event, Account.slug).outerjoin(Account, Account.id == Event.account_id)
     if account:

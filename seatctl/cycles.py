@@ -8,13 +8,14 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from seatctl.accounts import find_account
 from seatctl.catalogue import PriceBook
 from seatctl.closing import is_due
 from seatctl.context import Books
 from seatctl.models import Assignment, Licence, Minimum, Seat
 from seatctl.money import format_minor, to_minor
 from seatctl.periods import local_date, local_midnight, period_from
-from seatctl.seats import current_period, find_account
+from seatctl.seats import current_period
 
 
 def show_cycle(session: Session, slug: str, *, now: datetime, books: Books) -> dict[str, object]:

@@ -175,25 +175,3 @@ def read_usage_csv(path: str) -> list[UsageInput]:
             raise UsageError(f"{where}'{row['at']}' is not an ISO-8601 instant", "e.g. 2026-11-16T09:30:00Z") from None
         out.append(UsageInput(row["account"], row["meter"], quantity, at, row.get("id") or None, row["_row"]))
     return out
-
-
-def allowance_rows(session: Session, account: Account, *, now: datetime, books: Books) -> list[dict[str, object]]:
-    """This period's use of each metered service against the plan's allowance (for `status`)."""
-    from sqlalchemy import func
-
-    from seatctl.models import Meter
-    from seatctl.seats import period_start_at
-
-    plan = terms(session, account.plan_id)
-    used = dict(session.exec(select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
-        UsageRecord.account_id == account.id, col(UsageRecord.at) >= period_start_at(account))
-        .group_by(UsageRecord.meter_id)).all())
-    meters = {m.id: m for m in session.exec(select(Meter)).all()}
-    rows: list[dict[str, object]] = []
-    for meter_id in sorted(set(used) | set(plan.allowances), key=lambda m: meters[m].code):
-        u = int(used.get(meter_id) or 0)
-        allowance = plan.allowances.get(meter_id, 0)
-        rows.append({"account": account.slug, "plan": plan.plan.code if plan.plan else None,
-                     "meter": meters[meter_id].code, "used": u, "allowance": allowance,
-                     "overage": max(0, u - allowance)})
-    return rows

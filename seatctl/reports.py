@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from seatctl.accounts import account_ids, in_accounts
 from seatctl.buckets import Bucket
 from seatctl.context import Books
-from seatctl.models import Account, Assignment, Licence, Minimum, PlanInclude, PurchaseOrder, Seat
+from seatctl.models import Account, Assignment, Licence, Meter, Minimum, PlanInclude, PurchaseOrder, Seat, UsageRecord
 from seatctl.money import format_minor
 from seatctl.periods import local_date, local_midnight
 
@@ -111,3 +111,22 @@ def revenue_rows(session: Session, *, buckets: list[Bucket], books: Books, slug:
         sums[key] = sums.get(key, 0) + amount
     return [{"bucket": k[0], "account": k[1], "kind": k[2], "licence": k[3],
              "amount": format_minor(v, books.digits)} for k, v in sorted(sums.items())]
+
+
+def allowance_rows(session: Session, account: Account) -> list[dict[str, object]]:
+    """This period's use of each metered service against the plan's allowance (for `status`)."""
+    from seatctl.plans import terms
+
+    plan = terms(session, account.plan_id)
+    used = dict(session.exec(select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
+        UsageRecord.account_id == account.id, col(UsageRecord.at) >= local_midnight(account.period_start, account.timezone))
+        .group_by(UsageRecord.meter_id)).all())
+    meters = {m.id: m for m in session.exec(select(Meter)).all()}
+    rows: list[dict[str, object]] = []
+    for meter_id in sorted(set(used) | set(plan.allowances), key=lambda m: meters[m].code):
+        u = int(used.get(meter_id) or 0)
+        allowance = plan.allowances.get(meter_id, 0)
+        rows.append({"account": account.slug, "plan": plan.plan.code if plan.plan else None,
+                     "meter": meters[meter_id].code, "used": u, "allowance": allowance,
+                     "overage": max(0, u - allowance)})
+    return rows

@@ -10,24 +10,15 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from seatctl import audit
+from seatctl.accounts import find_account as find_account  # re-exported: the write path imports it from here
 from seatctl.catalogue import PriceBook, require_schedule
 from seatctl.context import Actor, Books
-from seatctl.errors import NotFound, Refused
+from seatctl.errors import Refused
 from seatctl.invoices import Draft, complete, issue, seat_line
 from seatctl.models import Account, Assignment, Invoice, Licence, PurchaseOrder, Seat
 from seatctl.money import format_minor
 from seatctl.periods import Period, local_date, local_midnight
 from seatctl.plans import terms
-
-
-def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
-    query = select(Account).where(Account.slug == slug)
-    if lock:  # a row lock on PostgreSQL (re-read, not taken from the session); SQLite holds the file lock
-        query = query.with_for_update().execution_options(populate_existing=True)
-    account = session.exec(query).first()
-    if account is None:
-        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
-    return account
 
 
 def invoicing_account(session: Session, account: Account) -> Account:

@@ -17,20 +17,21 @@ def status(
     """Seats per licence type: in_use, free, total, minimum, buying."""
 
     def produce():  # type: ignore[no-untyped-def]
+        from seatctl.accounts import find_account
         from seatctl.cli.render import Output
-        from seatctl.reports import status_rows
+        from seatctl.reports import allowance_rows, status_rows
 
-        lg = Ledger()
-        rows = lg.read(lambda s, a, b: status_rows(s, slug=account, tree=tree))
+        with_use = bool(account) and (fmt is None or fmt.value not in ("json", "csv"))
+
+        def read(s, a, b):  # type: ignore[no-untyped-def]
+            rows = status_rows(s, slug=account, tree=tree)
+            return rows, (allowance_rows(s, find_account(s, account)) if with_use and account else [])
+
+        rows, use = Ledger().read(read)
         out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
-        if account and (fmt is None or fmt.value not in ("json", "csv")):
-            from seatctl.metering import allowance_rows
-            from seatctl.seats import find_account
-
-            use = lg.read(lambda s, a, b: allowance_rows(s, find_account(s, account), now=lg.now, books=b))
-            if use:
-                out.extra.append(Output(rows=use, title="this period's metered use",
-                                        columns=["account", "plan", "meter", "used", "allowance", "overage"]))
+        if use:
+            out.extra.append(Output(rows=use, title="this period's metered use",
+                                    columns=["account", "plan", "meter", "used", "allowance", "overage"]))
         return out
 
     execute(fmt, produce)

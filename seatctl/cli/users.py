@@ -71,8 +71,8 @@ def list_(
     """Users by e-mail, with the licences they hold."""
 
     def produce():  # type: ignore[no-untyped-def]
+        from seatctl.accounts import find_account
         from seatctl.cli.render import Output
-        from seatctl.seats import find_account
         from seatctl.users import user_rows
 
         rows = Ledger().read(lambda s, a, b: user_rows(s, find_account(s, account), role=role, status=status))
