@@ -14,19 +14,30 @@ try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})), file=sys.stderr)
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def _modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+def _all_modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
     proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True,
                           env=env, timeout=60)
     return set(json.loads(proc.stderr.strip().splitlines()[-1]))
 
 
+def _modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    return {name.split(".")[0] for name in _all_modules(args, env)}
+
+
 def test_help_imports_neither_sqlalchemy_nor_rich_nor_alembic():
     loaded = _modules(["--help"])
     assert not loaded & {"sqlalchemy", "sqlmodel", "rich", "alembic", "pendulum", "babel"}
+
+
+def test_help_builds_no_command_module():
+    # The root lists the registry's summaries; command modules load only for the command that runs.
+    loaded = _all_modules(["--help"])
+    assert "seatctl.cli.app" in loaded
+    assert not {m for m in loaded if m.startswith("seatctl.cli.") and m not in ("seatctl.cli.app", "seatctl.cli.common")}
 
 
 def test_subcommand_help_is_light_too():
@@ -40,6 +51,8 @@ def test_a_ledger_command_does_not_import_alembic(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
     env.update(SEATCTL_DB=str(tmp_path / "l.db"), SEATCTL_OPERATOR="alice", SEATCTL_NOW="2026-11-01T00:00:00Z")
     subprocess.run([sys.executable, "-m", "seatctl", "init"], env=env, check=True, capture_output=True)
-    loaded = _modules(["status", "--format", "plain"], env)
+    loaded = _all_modules(["status", "--format", "plain"], env)
     assert "sqlalchemy" in loaded  # the probe really ran a ledger command
     assert "alembic" not in loaded
+    # a read loads neither the write path nor the PostgreSQL dialect on a SQLite ledger
+    assert not loaded & {"seatctl.ledger", "seatctl.closing", "seatctl.metering", "sqlalchemy.dialects.postgresql"}
