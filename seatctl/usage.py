@@ -1,24 +1,28 @@
-"""`report usage`, computed in SQL: one query over the seat, assignment and denial history.
+"""`report usage`, streamed: rows come out bucket by bucket while the database is still being read.
 
 Every seat is +1 owned at `bought_at` and -1 at `cancelled_at`, every assignment +1 held at
-`assigned_at` and -1 at `released_at`, every denial its quantity. Each event is placed in the bucket
-of its account's time zone that holds it by a binary search written as nested CASEs over the buckets'
-bounds (a few comparisons per event); a bucket is named by its start in microseconds, and the events
-before the range go to one more key, where they open the levels. A running sum over each account and
-licence's assignment events, in time order, gives the holders after every event (for the peak). The
-events are then summed per account, licence and bucket. Seat-time is exact integer microseconds.
+`assigned_at` and -1 at `released_at`, every denial its quantity. Two queries:
 
-The query returns one row per account, licence and bucket that has events: its cost follows the
-events, not events x buckets. Python only carries each pair's levels (running sums of those rows)
-across the buckets without events and turns the result into dicts. Instants are compared as the
+- the *pairs*: one row per account and licence with anything in the range (a seat or assignment
+  overlapping it, a denial in it), with the seats owned and held at its start. Only these pairs get
+  rows, each for every bucket (sorted here by slug and licence code);
+- the *events* inside the range, in output order: bucket, account, licence, then time. Assignment
+  events come one by one (their order gives the holders after each event, hence the peak); seat and
+  denial events come summed per bucket. Each event's bucket (its index) is found by a binary search
+  written as nested CASEs over the buckets' bounds in its account's time zone.
+
+Python walks the events once, bucket after bucket, and carries each pair's levels (seats owned,
+seats held) across the buckets without events. Memory is that state (a few numbers per pair), never
+the events nor the rows. Seat-time is exact integer microseconds. Instants are compared as the
 database compares them (the stored text on SQLite)."""
 
 from __future__ import annotations
 
 import gc
-import itertools
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain, repeat
 
 from sqlalchemy import DateTime, bindparam, select, text
 from sqlmodel import Session, col
@@ -31,76 +35,78 @@ from seatctl.models import Account, Licence
 COLUMNS = ["bucket", "account", "licence", "owned_end", "in_use_peak", "in_use_end", "seat_days", "bought",
            "released", "cancelled", "denied"]
 
+BATCH = 10_000  # event rows fetched from the cursor at a time
+
 _DAY_US = Decimal(86_400_000_000)
 _CENT = Decimal("0.01")
 _ONE_US = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1)
-# An event's bucket is named by its start in µs since 1970; these name "before the range" and "after it".
-_BEFORE = -(2**62)
-_AFTER = _BEFORE - 1
+_DAYS_CACHE = 65_536  # seat-days values remembered (most rows repeat a few); bounded, so memory stays flat
 
-# One row per account, licence and bucket with events, ordered so: the net change of holders, the
-# number of assignments and releases, the seats bought and cancelled, the seats denied, the most
-# holders after an event of the bucket (see below), the net change at the bucket's very start, and
-# the sum of each change times the time from the bucket's start to it (µs).
-#
-# The running sum of holders is taken row by row, releases first at one instant: after a release the
-# level is at most the level just before that instant (a real level, unless the instant is the
-# bucket's start, so those rows are skipped); after an assignment it is at most the level after the
-# instant, which the last assignment there reaches. The holders at the bucket's start (the level
-# carried in, plus the changes exactly at the start) are added by the caller.
-_QUERY = """
-WITH
-held(account_id, licence_id, t, d, k) AS (
-  SELECT e.account_id, e.licence_id, e.assigned_at, 1, {key_assigned} FROM assignment e{zone_join}
-   WHERE e.assigned_at < :glast AND (e.released_at IS NULL OR e.released_at >= :gfirst){filters}
+# Per account and licence with anything in the range: seats owned and seats held at the range's start.
+# {held_start}/{owned_start} test whether an interval is open at the start of its account's range; with
+# several time zones, {live_*} whether it overlaps that range ({zone_join} brings the account's zone).
+# Each part is summed on its own (in index order), then the parts together.
+_PAIRS = """
+SELECT account_id, licence_id, CAST(SUM(owned) AS BIGINT), CAST(SUM(held) AS BIGINT) FROM (
+  SELECT e.account_id, e.licence_id, 0 AS owned, SUM(CASE WHEN {held_start} THEN 1 ELSE 0 END) AS held
+    FROM assignment e{zone_join}
+   WHERE e.assigned_at < :glast AND (e.released_at IS NULL OR e.released_at >= :gfirst){live_held}{filters}
+   GROUP BY e.account_id, e.licence_id
   UNION ALL
-  SELECT e.account_id, e.licence_id, e.released_at, -1, {key_released} FROM assignment e{zone_join}
-   WHERE e.assigned_at < :glast AND e.released_at >= :gfirst{filters}
-),
-running AS (
-  SELECT account_id, licence_id, k, d, CASE WHEN k > {before} THEN {t_us} END AS t_us,
-         SUM(d) OVER (PARTITION BY account_id, licence_id ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS level
-    FROM held
-   WHERE k >= {before}
-),
-other(account_id, licence_id, k, n_bought, n_cancelled, n_denied) AS (
-  SELECT e.account_id, e.licence_id, {key_bought}, 1, 0, 0 FROM seat e{zone_join}
-   WHERE e.bought_at < :glast AND (e.cancelled_at IS NULL OR e.cancelled_at >= :gfirst){filters}
+  SELECT e.account_id, e.licence_id, SUM(CASE WHEN {owned_start} THEN 1 ELSE 0 END), 0
+    FROM seat e{zone_join}
+   WHERE e.bought_at < :glast AND (e.cancelled_at IS NULL OR e.cancelled_at >= :gfirst){live_owned}{filters}
+   GROUP BY e.account_id, e.licence_id
   UNION ALL
-  SELECT e.account_id, e.licence_id, {key_cancelled}, 0, 1, 0 FROM seat e{zone_join}
-   WHERE e.bought_at < :glast AND e.cancelled_at >= :gfirst{filters}
-  UNION ALL
-  SELECT e.account_id, e.licence_id, {key_at}, 0, 0, e.quantity FROM event e{zone_join}
+  SELECT e.account_id, e.licence_id, 0, 0 FROM event e{zone_join}
    WHERE e.action = 'denial' AND e.account_id IS NOT NULL AND e.licence_id IS NOT NULL
-     AND e.quantity IS NOT NULL AND e.at >= :gfirst AND e.at < :glast{filters}
-),
-events AS (
-  SELECT account_id, licence_id, k, d AS d_held, CASE WHEN t_us IS NULL THEN 0 ELSE 1 END AS n_held,
-         0 AS n_bought, 0 AS n_cancelled, 0 AS n_denied,
-         CASE WHEN t_us IS NOT NULL AND (d > 0 OR t_us > k) THEN level END AS top,
-         CASE WHEN t_us = k THEN d ELSE 0 END AS at_start,
-         CASE WHEN t_us IS NULL THEN 0 ELSE d * (t_us - k) END AS since_start_us
-    FROM running
+     AND e.quantity IS NOT NULL AND e.quantity <> 0 AND e.at >= :gfirst AND e.at < :glast{live_at}{filters}
+) AS p
+ GROUP BY account_id, licence_id
+"""
+
+# The events inside the range, in output order. Kind 0: one assignment (+1) or release (-1) at t_us
+# (µs since 1970), releases first at one instant; kind 1: the seats bought and cancelled and the seats
+# denied in that bucket, summed.
+_EVENTS = """
+SELECT i, account_id, licence_id, kind, t_us, d, n_bought, n_cancelled, n_denied FROM (
+  SELECT {key_assigned} AS i, e.account_id, e.licence_id, 0 AS kind, {t_assigned} AS t_us, 1 AS d,
+         0 AS n_bought, 0 AS n_cancelled, 0 AS n_denied
+    FROM assignment e{zone_join}
+   WHERE e.assigned_at >= :gfirst AND e.assigned_at < :glast{in_assigned}{filters}
   UNION ALL
-  SELECT account_id, licence_id, k, 0, 0, n_bought, n_cancelled, n_denied, NULL, 0, 0
-    FROM other
-   WHERE k >= {before}
-)
-SELECT account_id, licence_id, k, CAST(SUM(d_held) AS BIGINT), CAST(SUM(n_held) AS BIGINT),
-       CAST(SUM(n_bought) AS BIGINT), CAST(SUM(n_cancelled) AS BIGINT), CAST(SUM(n_denied) AS BIGINT),
-       CAST(MAX(top) AS BIGINT), CAST(SUM(at_start) AS BIGINT), CAST(SUM(since_start_us) AS BIGINT)
-  FROM events
- GROUP BY account_id, licence_id, k
- ORDER BY account_id, licence_id, k
+  SELECT {key_released}, e.account_id, e.licence_id, 0, {t_released}, -1, 0, 0, 0
+    FROM assignment e{zone_join}
+   WHERE e.released_at >= :gfirst AND e.released_at < :glast{in_released}{filters}
+  UNION ALL
+  SELECT i, account_id, licence_id, 1, 0, 0, CAST(SUM(n_bought) AS BIGINT), CAST(SUM(n_cancelled) AS BIGINT),
+         CAST(SUM(n_denied) AS BIGINT)
+    FROM (
+      SELECT {key_bought} AS i, e.account_id, e.licence_id, 1 AS n_bought, 0 AS n_cancelled, 0 AS n_denied
+        FROM seat e{zone_join}
+       WHERE e.bought_at >= :gfirst AND e.bought_at < :glast{in_bought}{filters}
+      UNION ALL
+      SELECT {key_cancelled}, e.account_id, e.licence_id, 0, 1, 0
+        FROM seat e{zone_join}
+       WHERE e.cancelled_at >= :gfirst AND e.cancelled_at < :glast{in_cancelled}{filters}
+      UNION ALL
+      SELECT {key_at}, e.account_id, e.licence_id, 0, 0, e.quantity
+        FROM event e{zone_join}
+       WHERE e.action = 'denial' AND e.account_id IS NOT NULL AND e.licence_id IS NOT NULL
+         AND e.quantity IS NOT NULL AND e.at >= :gfirst AND e.at < :glast{in_at}{filters}
+    ) AS o
+   GROUP BY i, account_id, licence_id
+) AS x
+ ORDER BY i, account_id, licence_id, kind, t_us, d
 """
 
 # An instant in exact integer microseconds since 1970. SQLite: from the stored text, the seconds without
 # their fraction (julianday() and strftime() round to the millisecond) and then the microseconds.
-_T_US_SQLITE = "({seconds} * 1000000 + CAST(substr(t, 21, 6) AS INTEGER))"
-_SECONDS_SQLITE = "CAST(strftime('%s', substr(t, 1, 19)) AS INTEGER)"
-_SECONDS_SQLITE_338 = "unixepoch(substr(t, 1, 19))"  # the same, faster (SQLite 3.38+)
-_T_US_POSTGRESQL = "CAST(ROUND(EXTRACT(EPOCH FROM t) * 1000000) AS BIGINT)"
+_T_US_SQLITE = "({seconds} * 1000000 + CAST(substr({t}, 21, 6) AS INTEGER))"
+_SECONDS_SQLITE = "CAST(strftime('%s', substr({t}, 1, 19)) AS INTEGER)"
+_SECONDS_SQLITE_338 = "unixepoch(substr({t}, 1, 19))"  # the same, faster (SQLite 3.38+)
+_T_US_POSTGRESQL = "CAST(ROUND(EXTRACT(EPOCH FROM {t}) * 1000000) AS BIGINT)"
 
 
 def _plain(instant: datetime) -> datetime:
@@ -113,56 +119,59 @@ def _us(instant: datetime) -> int:
 
 
 class _Zone:
-    """The buckets in one time zone: their bounds in µs, and the SQL that names an event's bucket."""
+    """The buckets in one time zone: their bounds in µs, and the SQL that finds an instant's bucket."""
 
     def __init__(self, buckets: list[Bucket], tz: str, literal) -> None:  # type: ignore[no-untyped-def]
         bounds = [(_plain(s), _plain(e)) for s, e in (b.instants(tz) for b in buckets)]
         self.first, self.last = bounds[0][0], bounds[-1][1]
         self.starts_us = [_us(s) for s, _ in bounds]
         self.lengths_us = [_us(e) - _us(s) for s, e in bounds]
-        # The bucket holding t is the last whose start is <= t (an empty bucket never holds one).
-        edges = [s for s, _ in bounds] + [self.last]
-        keys = [_BEFORE] + self.starts_us + [_AFTER]  # keys[bisect_right(edges, t)]
-        self.index = {start: i for i, start in enumerate(self.starts_us) if self.lengths_us[i] > 0}
-        self._edges, self._keys = edges, keys
+        self._edges = [s for s, _ in bounds] + [self.last]
         self._literal = literal
 
     def key(self, column: str) -> str:
-        """SQL naming the bucket of the instant in `column`: bisect_right over the bounds, as nested CASEs."""
-        edges, keys, literal = self._edges, self._keys, self._literal
+        """SQL giving the index of the bucket holding the instant in `column`, known to be in the range:
+        the last bucket whose start is <= it (an empty bucket never holds one), by nested CASEs."""
+        edges, literal = self._edges, self._literal
 
-        def search(lo: int, hi: int) -> str:  # bisect_right(edges, t) is in [lo, hi]
+        def search(lo: int, hi: int) -> str:  # bisect_right(edges, t) is in [lo, hi]; the bucket is one less
             if lo == hi:
-                return str(keys[lo])
+                return str(lo - 1)
             mid = (lo + hi) // 2
             return (f"CASE WHEN {column} < {literal(edges[mid])} THEN {search(lo, mid)} "
                     f"ELSE {search(mid + 1, hi)} END")
 
-        return search(0, len(edges))
+        return search(1, len(edges) - 1)
 
 
 def usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
                licence: str | None = None) -> list[dict[str, object]]:
+    """Every row of the report, in a list (for callers that want them all; the CLI streams them)."""
     # Over a million small, acyclic objects: the cycle collector would only rescan them, again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _usage_rows(session, buckets=buckets, slug=slug, tree=tree, licence=licence)
+        return list(iter_usage_rows(session, buckets=buckets, slug=slug, tree=tree, licence=licence))
     finally:
         if enabled:
             gc.enable()
 
 
-def _usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None, tree: bool,
-                licence: str | None) -> list[dict[str, object]]:
+def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
+                    licence: str | None = None) -> Iterator[dict[str, object]]:
+    """The rows of the report in order (bucket, account, licence), as they are computed.
+
+    Checks its arguments and runs its queries now (so a bad account or licence fails before anything
+    is printed); the rows are read from the database as they are consumed, inside `session`'s
+    transaction, which must stay open until the iterator is exhausted or closed."""
     ids = account_ids(session, slug, tree)
     licence_id = find_licence(session, licence).id if licence else None
     conn = session.connection()
-    zone_of: dict[int | None, str] = dict(
-        conn.execute(select(col(Account.id), col(Account.timezone)).where(in_accounts(Account.id, ids))).all())
+    zone_of: dict[int, str] = {
+        int(i): tz for i, tz in conn.execute(
+            select(col(Account.id), col(Account.timezone)).where(in_accounts(Account.id, ids))).all()}
     if not zone_of or not buckets:
-        return []
-    n = len(buckets)
+        return iter(())
     dialect = conn.dialect
     sqlite = dialect.name == "sqlite"
     to_db = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
@@ -177,85 +186,169 @@ def _usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None, tr
         return "'" + name.replace("'", "''") + "'"
 
     zones = {tz: _Zone(buckets, tz, literal) for tz in sorted(set(zone_of.values()))}
+    one_zone = len(zones) == 1
 
-    def key(column: str) -> str:
-        if len(zones) == 1:
-            return next(iter(zones.values())).key(column)
-        return ("CASE a.timezone " + " ".join(f"WHEN {quoted(tz)} THEN {z.key(column)}" for tz, z in zones.items())
-                + f" ELSE {_AFTER} END")  # the account's zone picks the search
+    def per_zone(sql) -> str:  # type: ignore[no-untyped-def]
+        """SQL that depends on the account's time zone: `sql(zone)` for the only one, else a CASE."""
+        if one_zone:
+            return str(sql(next(iter(zones.values()))))
+        return ("CASE a.timezone " + " ".join(f"WHEN {quoted(tz)} THEN {sql(z)}" for tz, z in zones.items())
+                + " END")  # the account's zone picks
 
-    zone_join = "" if len(zones) == 1 else " JOIN account a ON a.id = e.account_id"
-    if not sqlite:
-        t_us = _T_US_POSTGRESQL
-    else:
+    def first(z: _Zone) -> str:
+        return literal(z.first)
+
+    def last(z: _Zone) -> str:
+        return literal(z.last)
+
+    def inside(column: str) -> str:
+        """With several zones: the instant is inside its own account's range (the WHERE tests the widest)."""
+        return "" if one_zone else f" AND {column} >= {per_zone(first)} AND {column} < {per_zone(last)}"
+
+    if sqlite:
         version = getattr(dialect.dbapi, "sqlite_version_info", (0,))
-        t_us = _T_US_SQLITE.format(seconds=_SECONDS_SQLITE_338 if version >= (3, 38) else _SECONDS_SQLITE)
+        seconds = _SECONDS_SQLITE_338 if version >= (3, 38) else _SECONDS_SQLITE
+
+        def t_us(column: str) -> str:
+            return _T_US_SQLITE.format(seconds=seconds.format(t=column), t=column)
+    else:
+        def t_us(column: str) -> str:
+            return _T_US_POSTGRESQL.format(t=column)
+
     filters = ""
     if ids is not None:
         filters += f" AND e.account_id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
     if licence_id is not None:
         filters += f" AND e.licence_id = {int(licence_id)}"
-    sql = _QUERY.format(key_assigned=key("e.assigned_at"), key_released=key("e.released_at"),
-                        key_bought=key("e.bought_at"), key_cancelled=key("e.cancelled_at"), key_at=key("e.at"),
-                        zone_join=zone_join, filters=filters, t_us=t_us, before=_BEFORE)
-    statement = text(sql).bindparams(
-        bindparam("gfirst", min(z.first for z in zones.values()), type_=DateTime),
-        bindparam("glast", max(z.last for z in zones.values()), type_=DateTime))
+    zone_join = "" if one_zone else " JOIN account a ON a.id = e.account_id"
+    start = per_zone(first)
 
-    # Each pair's buckets: its rows with events, the levels carried across the buckets between them.
-    pairs = []
-    result = itertools.chain.from_iterable(conn.execute(statement).partitions(10_000))
-    for (account_id, licence_id_), group in itertools.groupby(result, key=lambda r: (r[0], r[1])):
-        z = zones[zone_of[account_id]]
-        index, lengths = z.index, z.lengths_us
-        owned, peak, in_use, seat_us = [0] * n, [0] * n, [0] * n, [0] * n
-        bought, released, cancelled, denied = [0] * n, [0] * n, [0] * n, [0] * n
-        own = held = 0
-        active = False
-        at = 0  # the first bucket not yet filled
-        for _, _, k, d_held, n_held, n_bought, n_cancelled, n_denied, top, at_start, since_start_us in group:
-            if k == _BEFORE:  # the levels at the range's start
-                own, held = n_bought - n_cancelled, d_held
-                active = own != 0 or held != 0
-                continue
-            i = index[k]
-            for j in range(at, i):
-                owned[j], peak[j], in_use[j], seat_us[j] = own, held, held, held * lengths[j]
-            start = held + at_start  # the holders at the bucket's first instant
-            own += n_bought - n_cancelled
-            held += d_held
-            owned[i], in_use[i] = own, held
-            peak[i] = start if top is None or top < start else top
-            # Held to the bucket's end: the holders carried in for all of it, each change from its instant.
-            seat_us[i] = held * lengths[i] - since_start_us
-            released[i] = (n_held - d_held) // 2  # (assignments + releases - (assignments - releases)) / 2
-            bought[i], cancelled[i], denied[i] = n_bought, n_cancelled, n_denied
-            active = active or n_held > 0 or n_bought > 0 or n_cancelled > 0 or n_denied != 0
-            at = i + 1
-        if not active:
-            continue
-        for j in range(at, n):
-            owned[j], peak[j], in_use[j], seat_us[j] = own, held, held, held * lengths[j]
-        pairs.append((account_id, licence_id_, owned, peak, in_use, seat_us, bought, released, cancelled, denied))
+    def before_start(since: str, until: str) -> str:  # the interval [since, until) is open at the start
+        return f"{since} < {start} AND ({until} IS NULL OR {until} >= {start})"
 
-    slugs: dict[int | None, str] = dict(conn.execute(select(col(Account.id), col(Account.slug))).all())
-    codes: dict[int | None, str] = dict(conn.execute(select(col(Licence.id), col(Licence.code))).all())
-    pairs.sort(key=lambda p: (slugs[p[0]], codes[p[1]]))
-    labels = [b.label.isoformat() for b in buckets]
-    days: dict[int, Decimal] = {}
-    per_bucket: list[list[dict[str, object]]] = [[] for _ in buckets]
-    appenders = [rows_.append for rows_ in per_bucket]
-    for account_id, licence_id_, *columns in pairs:  # one pair's buckets at a time
-        account, code = slugs[account_id], codes[licence_id_]
-        for label, add, owned_end, in_use_peak, in_use_end, us, b, r, c, d in zip(
-                labels, appenders, *columns, strict=True):
-            seat_days = days.get(us)
-            if seat_days is None:
-                seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
-            add({"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
-                 "in_use_peak": in_use_peak, "in_use_end": in_use_end, "seat_days": seat_days, "bought": b,
-                 "released": r, "cancelled": c, "denied": d})
-    rows: list[dict[str, object]] = []
-    for i in sorted(range(n), key=labels.__getitem__):
-        rows += per_bucket[i]
-    return rows
+    def live(since: str, until: str) -> str:  # … overlaps its account's range
+        return "" if one_zone else f" AND {since} < {per_zone(last)} AND ({until} IS NULL OR {until} >= {start})"
+
+    pairs_sql = _PAIRS.format(
+        held_start=before_start("e.assigned_at", "e.released_at"),
+        owned_start=before_start("e.bought_at", "e.cancelled_at"),
+        live_held=live("e.assigned_at", "e.released_at"), live_owned=live("e.bought_at", "e.cancelled_at"),
+        live_at=inside("e.at"), zone_join=zone_join, filters=filters)
+
+    def key(column: str) -> str:
+        return per_zone(lambda z: z.key(column))
+
+    events_sql = _EVENTS.format(
+        key_assigned=key("e.assigned_at"), key_released=key("e.released_at"), key_bought=key("e.bought_at"),
+        key_cancelled=key("e.cancelled_at"), key_at=key("e.at"),
+        t_assigned=t_us("e.assigned_at"), t_released=t_us("e.released_at"),
+        in_assigned=inside("e.assigned_at"), in_released=inside("e.released_at"), in_bought=inside("e.bought_at"),
+        in_cancelled=inside("e.cancelled_at"), in_at=inside("e.at"), zone_join=zone_join, filters=filters)
+    bounds = (bindparam("gfirst", min(z.first for z in zones.values()), type_=DateTime),
+              bindparam("glast", max(z.last for z in zones.values()), type_=DateTime))
+
+    slugs: dict[int, str] = {int(i): s for i, s in conn.execute(
+        select(col(Account.id), col(Account.slug)).where(in_accounts(Account.id, ids))).all()}
+    codes: dict[int, str] = {int(i): c for i, c in conn.execute(select(col(Licence.id), col(Licence.code))).all()}
+    pairs = sorted(conn.execute(text(pairs_sql).bindparams(*bounds)).all(),
+                   key=lambda p: (slugs[p[0]], codes[p[1]]))
+    if not pairs:
+        return iter(())
+    # Fetched BATCH rows at a time (PostgreSQL: through a server-side cursor), as the rows are consumed.
+    events = conn.execute(text(events_sql).bindparams(*bounds).execution_options(yield_per=BATCH))
+    return _rows(buckets, zones, zone_of, slugs, codes, pairs, events)
+
+
+def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """One row per pair in order for each bucket, once the bucket's events are read."""
+    try:
+        labels = [b.label.isoformat() for b in buckets]
+        # Each pair: its names, its zone's bucket starts and lengths, and its levels (seats owned, held).
+        names = [(slugs[a], codes[lic]) for a, lic, _, _ in pairs]
+        lengths = [zones[zone_of[a]].lengths_us for a, _, _, _ in pairs]
+        one_zone = next(iter(zones.values())).lengths_us if len(zones) == 1 else None
+        owned = [int(o) for _, _, o, _ in pairs]
+        held = [int(h) for _, _, _, h in pairs]
+        n_pairs = len(names)
+        days: dict[int, Decimal] = {}
+        changes = _changes(len(labels), {(a, lic): p for p, (a, lic, _, _) in enumerate(pairs)},
+                           [zones[zone_of[a]].starts_us for a, _, _, _ in pairs], lengths, owned, held, events)
+        del pairs
+        for i, changed in enumerate(changes):
+            label = labels[i]
+            span = repeat(one_zone[i], n_pairs) if one_zone is not None else [length[i] for length in lengths]
+            pairs_now = zip(names, owned, held, changed, span, strict=True)
+            for (account, code), owned_end, in_use_end, change, length in pairs_now:
+                if change is None:  # no event in this bucket: the levels carried through it
+                    us = in_use_end * length
+                    seat_days = days.get(us)
+                    if seat_days is None:
+                        if len(days) >= _DAYS_CACHE:
+                            days.clear()
+                        seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
+                    yield {"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
+                           "in_use_peak": in_use_end, "in_use_end": in_use_end, "seat_days": seat_days,
+                           "bought": 0, "released": 0, "cancelled": 0, "denied": 0}
+                else:
+                    peak, us, n_bought, n_released, n_cancelled, n_denied = change
+                    seat_days = days.get(us)
+                    if seat_days is None:
+                        if len(days) >= _DAYS_CACHE:
+                            days.clear()
+                        seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
+                    yield {"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
+                           "in_use_peak": peak, "in_use_end": in_use_end, "seat_days": seat_days,
+                           "bought": n_bought, "released": n_released, "cancelled": n_cancelled,
+                           "denied": n_denied}
+    finally:
+        events.close()
+
+
+_Change = tuple[int, int, int, int, int, int]  # peak, seat-µs, bought, released, cancelled, denied
+
+
+def _changes(n: int, position: dict[tuple[int, int], int], starts: list[list[int]], lengths: list[list[int]],
+             owned: list[int], held: list[int], events) -> Iterator[list[_Change | None]]:  # type: ignore[no-untyped-def]
+    """Read the events bucket after bucket. Once a bucket's events are read, each pair's levels at its end
+    are in `owned` and `held`, and what is yielded says, per pair, what its events changed (None: none)."""
+    n_pairs = len(held)
+    filling = 0  # the bucket whose events are being read
+    changed: list[_Change | None] = [None] * n_pairs
+    group = None  # the bucket, account and licence whose events are being summed
+    p = k = level = at_start = since_start_us = n_released = n_bought = n_cancelled = n_denied = 0
+    top: int | None = None
+    end = [(n, None, None, 1, 0, 0, 0, 0, 0)]  # after the last event: closes the last group and buckets
+    for i, account_id, licence_id, kind, t, d, bought, cancelled, denied in chain.from_iterable(
+            chain(events.partitions(BATCH), [end])):
+        if (i, account_id, licence_id) != group:
+            if p >= 0 and group is not None:  # the previous pair's events in its bucket, summed
+                start = held[p] + at_start  # the holders at the bucket's first instant
+                held[p] = level
+                owned[p] += n_bought - n_cancelled
+                # Held to the bucket's end: the holders carried in for all of it, each change from its instant.
+                changed[p] = (start if top is None or top < start else top,
+                              level * lengths[p][filling] - since_start_us, n_bought, n_released, n_cancelled,
+                              n_denied)
+            while filling < i:
+                yield changed
+                changed = [None] * n_pairs
+                filling += 1
+            group = (i, account_id, licence_id)
+            p = position.get((account_id, licence_id), -1)  # -1: nothing in the range after all (or the end)
+            k = starts[p][i] if p >= 0 else 0
+            level = held[p] if p >= 0 else 0
+            at_start = since_start_us = n_released = n_bought = n_cancelled = n_denied = 0
+            top = None
+        if kind:  # seats bought and cancelled, seats denied
+            n_bought, n_cancelled, n_denied = bought, cancelled, denied
+        else:  # one assignment (+1) or release (-1)
+            level += d
+            if t == k:
+                at_start += d
+            # After a release the level is at most the level before its instant (a real level unless that
+            # is the bucket's start); after an assignment it is a candidate.
+            if (d > 0 or t > k) and (top is None or level > top):
+                top = level
+            since_start_us += d * (t - k)
+            if d < 0:
+                n_released += 1
