@@ -11,6 +11,7 @@ meanwhile)."""
 from __future__ import annotations
 
 import functools
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -195,7 +196,9 @@ def _cancel(seats: int) -> Any:
 
 class _Prepared(NamedTuple):
     sql: str
-    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in the driver's order when positional
+    names: tuple[str, ...]  # the bind parameters, in the driver's order when positional
+    take: Callable[[dict[str, Any]], tuple[Any, ...]]  # their values, in that order, from the caller's dict
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]  # the ones the dialect converts: (position, converter)
     columns: tuple[str, ...]  # a query's column names
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # a query's columns the dialect converts
 
@@ -208,12 +211,14 @@ def _prepare(dialect: Dialect, stmt: Any, keys: tuple[str, ...] = ()) -> _Prepar
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, Insert) else None)
     names = compiled.positiontup if dialect.positional else list(compiled.binds)
     assert names is not None and all(compiled.binds[n].required for n in names), f"{stmt}: a literal bind"
-    binds = tuple((n, _bind_processor(compiled.binds[n].type, dialect)) for n in names)
+    take: Any = operator.itemgetter(*names) if len(names) > 1 else lambda values: (values[names[0]],)
+    convert = tuple((i, f) for i, n in enumerate(names)
+                    if (f := _bind_processor(compiled.binds[n].type, dialect)) is not None)
     selected = getattr(stmt, "selected_columns", None)
     columns = tuple(selected.keys()) if selected is not None else ()
     results = tuple((i, f) for i, c in enumerate(selected or ())
                     if (f := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
-    return _Prepared(compiled.string, binds, columns, results)
+    return _Prepared(compiled.string, tuple(names), take, convert, columns, results)
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -245,9 +250,12 @@ class _Raw:
         self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     def _params(self, p: _Prepared, values: dict[str, Any]) -> Any:
-        if self.positional:
-            return [values[n] if f is None else f(values[n]) for n, f in p.binds]
-        return {n: values[n] if f is None else f(values[n]) for n, f in p.binds}
+        params: Any = p.take(values)
+        if p.convert:
+            params = list(params)
+            for i, f in p.convert:
+                params[i] = f(params[i])
+        return params if self.positional else dict(zip(p.names, params, strict=True))
 
     def _run(self, sql: str, params: Any, many: bool) -> None:
         db.before_raw_statement(self.conn, self.cursor, sql, params, many)

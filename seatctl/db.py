@@ -122,8 +122,10 @@ def before_raw_statement(conn: Connection, cursor: object, statement: str, param
     """For statements a module runs on the DB-API cursor itself (below SQLAlchemy's execution layer,
     for speed): the engine's `before_cursor_execute` listeners see them as they see every other
     statement, so the crash hook above (and anything else listening) counts them too."""
-    for fn in conn.dispatch.before_cursor_execute:
-        fn(conn, cursor, statement, parameters, None, executemany)
+    listeners = conn.dispatch.before_cursor_execute
+    if listeners:
+        for fn in listeners:
+            fn(conn, cursor, statement, parameters, None, executemany)
 
 
 def _translate(err: exc.OperationalError) -> SeatctlError:
