@@ -112,6 +112,7 @@ def _q() -> SimpleNamespace:
     n = InvoiceCounter.__table__  # type: ignore[attr-defined]
     acct: Any = bindparam("acct")
     end: Any = bindparam("end", type_=DateTime)
+    since: Any = bindparam("since", type_=DateTime)
     one, zero = literal_column("1", Integer), literal_column("0", Integer)
     child = a.alias("child")
     # What a transaction of the cron run reads first: the account (locked), whether it bills children,
@@ -121,6 +122,27 @@ def _q() -> SimpleNamespace:
         core_select(func.count()).select_from(LicencePrice).scalar_subquery().label("v_price_count"),
         core_select(func.max(Licence.id)).scalar_subquery().label("v_licences"),
     )
+    minimums = core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("a"),
+                           m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
+                           cast(null(), DateTime).label("t"), cast(null(), DateTime).label("t2")
+                           ).where(m.c.account_id == acct)
+    used = core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null(), null(), null()
+                       ).where(u.c.account_id == acct, u.c.at >= since, u.c.at < end).group_by(u.c.meter_id)
+    owned = core_select(literal_column("3", Integer), s.c.licence_id, func.sum(case((s.c.bought_at < end, one), else_=zero)),
+                        func.sum(case((s.c.cancelled_at.is_(None), one), else_=zero)), null(), null()
+                        ).where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= end)
+                                ).group_by(s.c.licence_id)
+    in_use = core_select(literal_column("4", Integer), h.c.licence_id, func.sum(case((h.c.assigned_at < end, one), else_=zero)),
+                         null(), null(), null()
+                         ).where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= end)
+                                 ).group_by(h.c.licence_id)
+    free = core_select(literal_column("5", Integer), s.c.id, s.c.licence_id, null(), s.c.bought_at, null()).where(
+        s.c.account_id == acct, s.c.cancelled_at.is_(None), s.c.bought_at < end,
+        s.c.id.not_in(core_select(h.c.seat_id).where(h.c.account_id == acct, h.c.seat_id.is_not(None),
+                                                      or_(h.c.released_at.is_(None), h.c.released_at >= end))))
+    held = core_select(literal_column("6", Integer), h.c.licence_id, null(), null(), h.c.assigned_at, h.c.released_at
+                       ).where(h.c.account_id == acct, h.c.assigned_at < end,
+                               or_(h.c.released_at.is_(None), h.c.released_at > since))
     has_children = core_select(child.c.id).where(
         child.c.parent_id == a.c.id, child.c.billed_via_parent == True,  # noqa: E712
         child.c.closed_at.is_(None)).exists().label("has_children")
@@ -130,40 +152,18 @@ def _q() -> SimpleNamespace:
         children=core_select(a).where(
             a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
             a.c.closed_at.is_(None)).order_by(a.c.slug),
-        # In one read: the account's minimums (kind 1: licence, quantity, pending), its metered use in
-        # the ended period (kind 2: meter, units), per licence the seats owned at the end (kind 3:
-        # licence, bought before the end, not cancelled at all, counted among the seats not cancelled by
-        # the end), per licence the seats in use at the end (kind 4: licence, assigned before the end,
-        # counted among the assignments still open at the end) and the free seats (kind 5: id,
-        # licence, bought: owned at the end, not cancelled, held by no assignment still open then).
-        # The trim, the renewal and the usage lines all come from these.
-        state=union_all(
-            core_select(literal_column("1", Integer).label("kind"), m.c.licence_id.label("a"),
-                        m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
-                        cast(null(), DateTime).label("t"))
-            .where(m.c.account_id == acct),
-            core_select(literal_column("2", Integer), u.c.meter_id, func.sum(u.c.quantity), null(), null())
-            .where(u.c.account_id == acct, u.c.at >= bindparam("since"), u.c.at < bindparam("end"))
-            .group_by(u.c.meter_id),
-            core_select(literal_column("3", Integer), s.c.licence_id,
-                        func.sum(case((s.c.bought_at < end, one), else_=zero)),
-                        func.sum(case((s.c.cancelled_at.is_(None), one), else_=zero)), null())
-            .where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= end))
-            .group_by(s.c.licence_id),
-            core_select(literal_column("4", Integer), h.c.licence_id,
-                        func.sum(case((h.c.assigned_at < end, one), else_=zero)), null(), null())
-            .where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= end))
-            .group_by(h.c.licence_id),
-            core_select(literal_column("5", Integer), s.c.id, s.c.licence_id, null(), s.c.bought_at)
-            .where(s.c.account_id == acct, s.c.cancelled_at.is_(None), s.c.bought_at < end,
-                   s.c.id.not_in(core_select(h.c.seat_id).where(
-                       h.c.account_id == acct, h.c.seat_id.is_not(None),
-                       or_(h.c.released_at.is_(None), h.c.released_at >= end))))),
+        # In one read, an account's state at the end of its period, by kind of row: its minimums (1:
+        # licence, quantity, pending), its metered use in the period (2: meter, units), per licence the
+        # seats not cancelled by the end (3: licence, how many were bought before it, how many are not
+        # cancelled at all), then for a pool (allocation mode) per licence the assignments still open
+        # at the end (4: licence, how many began before it) and the free seats (5: id, licence, bought:
+        # owned at the end, not cancelled, held by no assignment still open then), or for peak mode the
+        # assignments held during the period (6: licence, assigned, released). The trim, the renewal
+        # and the usage lines all come from these.
+        state=union_all(minimums, used, owned, in_use, free),
+        state_peak=union_all(minimums, used, owned, held),
         apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
         .values(quantity=m.c.pending_quantity, pending_quantity=null()),
-        held=core_select(h.c.licence_id, h.c.assigned_at, h.c.released_at).where(
-            h.c.account_id == acct, h.c.assigned_at < bindparam("end"),
-            or_(h.c.released_at.is_(None), h.c.released_at > bindparam("since"))),
         add_seats=insert(s),
         release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
         .values(released_at=bindparam("at")),
@@ -423,6 +423,12 @@ class _Free(NamedTuple):
     bought_at: datetime
 
 
+class _Held(NamedTuple):
+    licence_id: int
+    assigned_at: datetime
+    released_at: datetime | None
+
+
 class _Minimum(NamedTuple):
     licence_id: int
     quantity: int
@@ -444,12 +450,12 @@ def _trim(raw: _Raw, end_at: datetime, owned: dict[int, int], in_use: dict[int, 
     return victims
 
 
-def _peak_lines(raw: _Raw, account: SimpleNamespace, ended: Period, start_at: datetime, end_at: datetime,
+def _peak_lines(held: list[_Held], account: SimpleNamespace, ended: Period, start_at: datetime, end_at: datetime,
                 cycle: str, books: Books, cat: _Catalogue, plan: Terms, own: dict[int, int]) -> list[LineDraft]:
-    """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated."""
+    """Peak mode: per licence, price(max(highest simultaneous holders, minimum)), unprorated. `held`:
+    the assignments held at some time in [start_at, end_at)."""
     changes: dict[int, list[tuple[datetime, int]]] = {}
-    for licence_id, assigned_at, released_at in raw.rows(_q().held, {"acct": account.id, "end": end_at,
-                                                                  "since": start_at}):
+    for licence_id, assigned_at, released_at in held:
         changes.setdefault(licence_id, []).append((max(assigned_at, start_at), 1))
         if released_at is not None and released_at < end_at:
             changes[licence_id].append((released_at, -1))
@@ -465,10 +471,9 @@ def _peak_lines(raw: _Raw, account: SimpleNamespace, ended: Period, start_at: da
             continue
         licence = cat.licences[licence_id]
         schedule = cat.schedule(licence, cycle, start_at)
-        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
-                               whole_period=schedule.price(max(0, quantity - plan.included(licence_id))),
-                               start=ended.start, end=ended.end, period_days=ended.days, books=books,
-                               what="peak usage"))
+        lines.append(_line_for(account.id, _seat_line(
+            licence, quantity, schedule.price(max(0, quantity - plan.included(licence_id))),
+            ended.start, ended.end, ended.days, books, "peak usage")))
     return lines
 
 
@@ -491,6 +496,20 @@ def _meter_lines(conn: Connection, account: SimpleNamespace, ended: Period, used
     return lines
 
 
+@functools.lru_cache(maxsize=4096)
+def _seat_line(licence: Any, quantity: int, whole_period: Decimal, start: date, end: date, period_days: int,
+               books: Books, what: str) -> LineDraft:
+    """`seat_line` for no account in particular: a close bills the same few lines (licence, quantity,
+    period) to thousands of accounts, so each is worked out once. Never changed: see `_line_for`."""
+    return seat_line(account_id=0, licence=licence, quantity=quantity, whole_period=whole_period, start=start,
+                     end=end, period_days=period_days, books=books, what=what)
+
+
+def _line_for(account_id: int, line: LineDraft) -> LineDraft:
+    """An account's own copy of a line."""
+    return LineDraft(**{**line.__dict__, "account_id": account_id})
+
+
 def _renewal_lines(account: SimpleNamespace, new: Period, start_at: datetime, books: Books, cat: _Catalogue,
                    plan: Terms, kept: Counter[int]) -> list[LineDraft]:
     """Renewal lines in advance; a short period (after an anchor change) is prorated by days against
@@ -506,11 +525,10 @@ def _renewal_lines(account: SimpleNamespace, new: Period, start_at: datetime, bo
         licence = cat.licences[licence_id]
         beyond = max(0, quantity - plan.included(licence_id))
         schedule = cat.schedule(licence, account.cycle, start_at) if beyond else None
-        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
-                               whole_period=schedule.price(beyond) if schedule else Decimal(0), start=new.start,
-                               end=new.end, period_days=whole_days, books=books,
-                               what="renewal" if not plan.included(licence_id) else
-                               f"renewal ({min(quantity, plan.included(licence_id))} included in the plan)"))
+        lines.append(_line_for(account.id, _seat_line(
+            licence, quantity, schedule.price(beyond) if schedule else Decimal(0), new.start, new.end, whole_days,
+            books, "renewal" if not plan.included(licence_id) else
+            f"renewal ({min(quantity, plan.included(licence_id))} included in the plan)")))
     return lines
 
 
@@ -543,21 +561,26 @@ def _close_member(raw: _Raw, account: SimpleNamespace, root: SimpleNamespace, *,
     kept: Counter[int] = Counter()
     in_use: dict[int, int] = {}
     free: dict[int, list[_Free]] = {}
-    for kind, a, b, c, t in raw.rows(_q().state, {"acct": account.id, "since": since, "end": end_at}):
+    held: list[_Held] = []
+    peak = account.mode == "peak"
+    for kind, a, b, c, t, t2 in raw.rows(_q().state_peak if peak else _q().state,
+                                         {"acct": account.id, "since": since, "end": end_at}):
         if kind == 5:
             free.setdefault(b, []).append(_Free(a, b, t))
         elif kind == 3:
             owned[a], kept[a] = b, c
         elif kind == 4:
             in_use[a] = b
+        elif kind == 6:
+            held.append(_Held(a, t, t2))
         elif kind == 1:
             minimum_rows.append(_Minimum(a, b, c))
         else:
             used.append((a, b))
     if account.status != "trial":
-        if account.mode == "peak":
+        if peak:
             own_before = {r.licence_id: r.quantity for r in minimum_rows}
-            usage = _peak_lines(raw, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
+            usage = _peak_lines(held, account, ended, since, end_at, account.cycle, books, cat, before, own_before)
         usage += _meter_lines(conn, account, ended, used, books, cat, before)
     if account is not root:  # a child billed via its parent follows the parent's cycle (already applied)
         account.cycle, account.anchor = root.cycle, root.anchor
