@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from decimal import Decimal
 
@@ -314,6 +315,35 @@ def test_usage_csv_and_json_give_the_same_rows(books, args):
     parsed = [{k: (v if k in ("bucket", "account", "licence") else Decimal(v) if k == "seat_days" else int(v))
                for k, v in r.items()} for r in table]
     assert parsed == [{**r, "seat_days": Decimal(str(r["seat_days"])).quantize(Decimal("0.01"))} for r in rows]
+
+
+@pytest.mark.parametrize(("args", "count"), [
+    (("--from", "2020-01-01", "--to", "2020-01-31"), 0),
+    (("--account", "beta", "--from", "2026-11-05", "--to", "2026-11-05", "--by", "day"), 1),
+    (("--from", "2026-11-01", "--to", "2026-11-30", "--by", "day"), 30 * len(PAIRS)),
+], ids=["empty", "one-row", "many-rows"])
+def test_usage_json_and_csv_are_written_whole_as_the_rows_stream(books, args, count):
+    """CSV and JSON are written row by row as the report is read: still one valid JSON array, laid out
+    exactly as before (two-space indent), and a CSV with its header even when there is no row."""
+    out = books.ok("report", "usage", *args, "--format", "json").out
+    rows = json.loads(out)
+    assert len(rows) == count
+    assert out == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    assert ordered(rows)
+    text = books.ok("report", "usage", *args, "--format", "csv").out
+    lines = text.splitlines()
+    assert lines[0] == ",".join(USAGE_KEYS)
+    assert len(lines) == 1 + count and text.endswith("\n")
+    assert [(r["bucket"], r["account"], r["licence"]) for r in csv.DictReader(io.StringIO(text))] == [
+        (r["bucket"], r["account"], r["licence"]) for r in rows]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "plain"])
+def test_usage_error_prints_no_partial_output(books, fmt):
+    result = books("report", "usage", "--account", "nosuch", "--format", fmt)
+    assert result.code == 3
+    assert result.out == ""
+    assert result.err.startswith("error: ")
 
 
 # --- report users / roles ---------------------------------------------------------------------------

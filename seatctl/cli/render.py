@@ -1,21 +1,29 @@
-"""One renderer: the same rows become a Rich table, tabulate text, CSV or JSON."""
+"""One renderer: the same rows become a Rich table, tabulate text, CSV or JSON.
+
+A listing may come as an iterator (a long report read from the database as it is printed): CSV and JSON
+write each row as it comes, so memory does not grow with the rows; the table, plain, markdown and github
+formats line columns up to their widest cell, so they collect the rows first."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
+STREAMED = ("csv", "json")  # the formats written row by row
 
 
 @dataclass
 class Output:
     """What a command prints: a listing (`rows`) or one object (`obj`), and a sentence for people."""
 
-    rows: list[dict[str, Any]] | None = None
+    rows: Iterable[dict[str, Any]] | None = None  # a list, or an iterator read once while rendering
     obj: dict[str, Any] | None = None
     message: str | None = None
     columns: list[str] | None = None
@@ -45,8 +53,6 @@ def _cell(value: Any) -> str:
 def _json_default(value: Any) -> Any:
     """Money reaches the renderer as text already ("12.50"); a Decimal here is a measure such as
     seat-days, which JSON shows as a number."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         exponent = value.as_tuple().exponent
         whole = isinstance(exponent, int) and exponent >= 0 and value == value.to_integral_value()
@@ -58,11 +64,18 @@ def render(out: Output, fmt: str | None) -> None:
     fmt = choose(fmt)
     if out.note:
         print(f"note: {out.note}", file=sys.stderr)
+    if out.rows is not None and not isinstance(out.rows, list) and fmt not in STREAMED:
+        out.rows = list(out.rows)  # column widths need every row
     if fmt == "json":
+        if out.rows is not None and not isinstance(out.rows, list):
+            _json_stream(out.rows)
+            return
         payload = out.rows if out.rows is not None else (out.obj if out.obj is not None else {})
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))
         return
-    if out.rows is not None and not out.rows and out.message and fmt in ("table", "plain"):
+    if out.rows is not None and not isinstance(out.rows, list):
+        _csv_stream(out.rows, out.columns)
+    elif out.rows is not None and not out.rows and out.message and fmt in ("table", "plain"):
         print(out.message)
     elif out.rows is not None:
         _table(out.rows, out.columns or (list(out.rows[0]) if out.rows else []), fmt, out.title)
@@ -83,12 +96,60 @@ def render(out: Output, fmt: str | None) -> None:
         render(more, fmt)
 
 
+# What `json.dumps(rows, indent=2)` writes for one row of a list, built faster: a row of plain values is
+# encoded by the C encoder with the newline and indent of the list's level as its separator.
+_FLAT_VALUES = frozenset({str, int, float, bool, type(None), Decimal})
+_FLAT_ROW = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",\n    ", ": "))
+
+
+def _json_row(row: dict[str, Any]) -> str:
+    """One row as `json.dumps([row, …], indent=2)` writes it (indented for its place in the list)."""
+    if row and type(row) is dict and _FLAT_VALUES.issuperset(map(type, row.values())):
+        return "  {\n    " + _FLAT_ROW.encode(row)[1:-1] + "\n  }"
+    text = json.dumps(row, indent=2, ensure_ascii=False, default=_json_default)
+    return "\n".join("  " + line for line in text.split("\n"))
+
+
+def _json_stream(rows: Iterable[dict[str, Any]]) -> None:
+    """The same text as `print(json.dumps(list(rows), indent=2))`, written as the rows come. Nothing
+    is written before the first row is read, so an error there leaves no half-written array."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:  # rows are dicts, never None
+        print("[]")
+        return
+    write = sys.stdout.write
+    write("[\n" + _json_row(first))
+    for row in it:
+        write(",\n" + _json_row(row))
+    write("\n]\n")
+
+
+# csv.writer writes None as an empty cell and str() of anything else: for these types that is _cell().
+_CSV_VALUES = frozenset({str, int, float, Decimal, type(None)})
+
+
+def _csv_stream(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> None:
+    """A header, then a line per row, written as the rows come."""
+    it: Iterator[dict[str, Any]] = iter(rows)
+    first = next(it, None)
+    if not columns:
+        columns = list(first) if first is not None else []
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    if first is None:
+        return
+    writerow = writer.writerow
+    for row in chain((first,), it):
+        values = list(map(row.get, columns))
+        if not _CSV_VALUES.issuperset(map(type, values)):
+            values = [_cell(v) for v in values]
+        writerow(values)
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None) -> None:
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+        _csv_stream(rows, columns)
         return
     if fmt == "table":
         from rich.console import Console
