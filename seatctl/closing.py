@@ -186,7 +186,10 @@ def _q() -> SimpleNamespace:
     )
 
 
-@functools.lru_cache(maxsize=64)
+_CANCEL_AT_ONCE = 100  # seats a statement of the trim cancels at most (its parameters stay few)
+
+
+@functools.lru_cache(maxsize=_CANCEL_AT_ONCE)
 def _cancel(seats: int) -> Any:
     """Cancel this many seats (bind parameters seat0, seat1 …) in one statement."""
     s = Seat.__table__  # type: ignore[attr-defined]
@@ -206,8 +209,8 @@ class _Prepared(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def _prepare(dialect: Dialect, stmt: Any, keys: tuple[str, ...] = ()) -> _Prepared:
     """A statement built once (`_q()`, `_cancel`) compiled for a dialect (an insert for the columns
-    `keys`), with the dialect's own converters for its parameters and columns (SQLite's text dates and times, booleans).
-    Its parameters are all named ones (bindparam), given by the caller: no literal values as binds."""
+    `keys`), with the dialect's own converters for its parameters and columns (SQLite's text dates and
+    times, booleans). Its parameters are all named ones (bindparam) the caller gives: no literal binds."""
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, Insert) else None)
     names = compiled.positiontup if dialect.positional else list(compiled.binds)
     assert names is not None and all(compiled.binds[n].required for n in names), f"{stmt}: a literal bind"
@@ -445,8 +448,9 @@ def _trim(raw: _Raw, end_at: datetime, owned: dict[int, int], in_use: dict[int, 
         excess = count - max(in_use.get(licence_id, 0), minimums.get(licence_id, 0))
         if excess > 0 and licence_id in free:
             victims += sorted(free[licence_id], key=lambda s: (s.bought_at, s.id), reverse=True)[:excess]
-    if victims:
-        raw.run(_cancel(len(victims)), {"at": end_at, **{f"seat{i}": s.id for i, s in enumerate(victims)}})
+    for first in range(0, len(victims), _CANCEL_AT_ONCE):
+        chunk = victims[first:first + _CANCEL_AT_ONCE]
+        raw.run(_cancel(len(chunk)), {"at": end_at, **{f"seat{i}": s.id for i, s in enumerate(chunk)}})
     return victims
 
 
