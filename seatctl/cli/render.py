@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
@@ -139,11 +140,15 @@ def _csv_stream(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> No
     writer.writerow(columns)
     if first is None:
         return
-    writerow = writer.writerow
+    writerow, plain = writer.writerow, _CSV_VALUES.issuperset
+    values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: tuple(row[c] for c in columns)
     for row in chain((first,), it):
-        values = list(map(row.get, columns))
-        if not _CSV_VALUES.issuperset(map(type, values)):
-            values = [_cell(v) for v in values]
+        try:
+            values = values_of(row)
+        except KeyError:  # a row without some column: an empty cell
+            values = tuple(map(row.get, columns))
+        if not plain(map(type, values)):
+            values = tuple(map(_cell, values))
         writerow(values)
 
 
