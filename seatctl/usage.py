@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, repeat
+from typing import Any
 
 from sqlalchemy import DateTime, bindparam, select, text
 from sqlmodel import Session, col
@@ -35,7 +36,7 @@ from seatctl.models import Account, Licence
 COLUMNS = ["bucket", "account", "licence", "owned_end", "in_use_peak", "in_use_end", "seat_days", "bought",
            "released", "cancelled", "denied"]
 
-BATCH = 10_000  # event rows fetched from the cursor at a time
+BATCH = 10000  # event rows fetched from the cursor at a time
 
 _DAY_US = Decimal(86_400_000_000)
 _CENT = Decimal("0.01")
@@ -304,6 +305,23 @@ def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict
         events.close()
 
 
+def _batches(events) -> Iterator[list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
+    """The event rows, BATCH at a time, as plain tuples. A batch is fetched with the cycle collector off:
+    otherwise the collections its thousands of new row objects set off move them to the oldest
+    generation, and full collections follow, again and again; plain tuples of numbers it drops at once."""
+    while True:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            batch = [tuple(row) for row in events.fetchmany(BATCH)]
+        finally:
+            if enabled:
+                gc.enable()
+        if not batch:
+            return
+        yield batch
+
+
 _Change = tuple[int, int, int, int, int, int]  # peak, seat-µs, bought, released, cancelled, denied
 
 
@@ -317,9 +335,9 @@ def _changes(n: int, position: dict[tuple[int, int], int], starts: list[list[int
     group = None  # the bucket, account and licence whose events are being summed
     p = k = level = at_start = since_start_us = n_released = n_bought = n_cancelled = n_denied = 0
     top: int | None = None
-    end = [(n, None, None, 1, 0, 0, 0, 0, 0)]  # after the last event: closes the last group and buckets
+    end: list[tuple[Any, ...]] = [(n, None, None, 1, 0, 0, 0, 0, 0)]  # after the last event: closes the last group and buckets
     for i, account_id, licence_id, kind, t, d, bought, cancelled, denied in chain.from_iterable(
-            chain(events.partitions(BATCH), [end])):
+            chain(_batches(events), [end])):
         if (i, account_id, licence_id) != group:
             if p >= 0 and group is not None:  # the previous pair's events in its bucket, summed
                 start = held[p] + at_start  # the holders at the bucket's first instant
