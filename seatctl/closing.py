@@ -798,7 +798,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
                     progress(done, len(due))
             session.rollback()
         return rows
-    with _translated(), engine.connect() as conn:
+    with _translated(), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         raw = _Raw(conn)
         for done, (account_id, _) in enumerate(due, 1):
@@ -806,6 +806,24 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
             if progress:
                 progress(done, len(due))
     return rows
+
+
+@contextmanager
+def _checkpoints_apart(conn: Connection) -> Iterator[None]:
+    """SQLite: during the run, copy the WAL back into the ledger file every 10,000 pages written
+    (~40 MB) instead of every 1,000, then once more at the end. A checkpoint writes each page changed
+    since the last one once, however often it changed; the close changes the same few pages (index
+    ends, the invoice counter) in every period, so fewer checkpoints write far fewer pages. Every
+    commit is still synced (synchronous=FULL); only the copying into the main file is batched."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    db.execute_raw(conn, "PRAGMA wal_autocheckpoint = 10000")
+    try:
+        yield
+    finally:
+        db.execute_raw(conn, "PRAGMA wal_autocheckpoint = 1000")  # SQLite's default, for whoever uses the connection next
+        db.execute_raw(conn, "PRAGMA wal_checkpoint(PASSIVE)")  # the rest now, inside the run, waiting on nobody
 
 
 @contextmanager
