@@ -6,7 +6,7 @@ from sqlalchemy import true
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound
-from seatctl.models import Account, Licence, Minimum, Plan
+from seatctl.models import Account, Licence, Minimum, Plan, account_table
 
 
 def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
@@ -19,12 +19,13 @@ def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
     return account
 
 
-def subtree_ids(session: Session, root: Account) -> list[int]:
+def subtree_ids(session: Session, root_id: int) -> list[int]:
     """The account and every descendant (reseller → customer → site)."""
+    a = account_table.c
     children: dict[int | None, list[int]] = {}
-    for account_id, parent_id in session.exec(select(Account.id, Account.parent_id)).all():
-        children.setdefault(parent_id, []).append(int(account_id or 0))
-    out, stack = [], [int(root.id or 0)]
+    for account_id, parent_id in session.exec(select(a.id, a.parent_id)).all():
+        children.setdefault(parent_id, []).append(int(account_id))
+    out, stack = [], [root_id]
     while stack:
         current = stack.pop()
         out.append(current)
@@ -81,8 +82,11 @@ def account_ids(session: Session, slug: str | None, tree: bool) -> list[int] | N
     """None means every account."""
     if slug is None:
         return None
-    account = find_account(session, slug)
-    return subtree_ids(session, account) if tree else [int(account.id or 0)]
+    # Core, not ORM, like the rest of the read path: `status` never configures the mappers.
+    found = session.exec(select(account_table.c.id).where(account_table.c.slug == slug)).first()
+    if found is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return subtree_ids(session, found) if tree else [found]
 
 
 def in_accounts(column, ids: list[int] | None):  # type: ignore[no-untyped-def]

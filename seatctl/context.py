@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from seatctl.errors import NotFound, PermissionDenied
-from seatctl.models import ROLES, Operator, Setting
+from seatctl.models import ROLES, Operator, operator_table, setting_table
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ SYSTEM = Actor("seatctl", "owner")  # for bookkeeping done on the ledger's behal
 
 
 def load_books(session: Session, *, tax_rate: Decimal | None = None, invoice_prefix: str = "INV-") -> Books:
-    values = {s.key: s.value for s in session.exec(select(Setting)).all()}
+    values: dict[str, str] = dict(session.exec(select(setting_table.c.key, setting_table.c.value)).all())
     return Books(
         currency=values.get("currency", "EUR"),
         digits=int(values.get("minor_digits", "2")),
@@ -51,13 +51,14 @@ def load_books(session: Session, *, tax_rate: Decimal | None = None, invoice_pre
 
 
 def load_actor(session: Session, name: str) -> Actor:
-    op = session.exec(select(Operator).where(Operator.name == name)).first()
-    if op is None:
+    o = operator_table.c  # Core, not ORM: a read command then never configures the mappers
+    role = session.exec(select(o.role).where(o.name == name)).first()
+    if role is None:
         raise PermissionDenied(
             f"'{name}' is not a registered operator of this ledger",
             f"An owner can add it: seatctl operator add {name} --role operator",
         )
-    return Actor(op.name, op.role)
+    return Actor(name, role)
 
 
 def find_operator(session: Session, name: str) -> Operator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -10,39 +11,59 @@ from sqlmodel import Session, col, select
 from seatctl.accounts import account_ids, in_accounts
 from seatctl.buckets import Bucket
 from seatctl.context import Books
-from seatctl.models import Account, Assignment, Licence, Meter, Minimum, PlanInclude, PurchaseOrder, Seat, UsageRecord
+from seatctl.errors import NotFound
+from seatctl.models import (
+    Account,
+    Licence,
+    account_table,
+    assignment_table,
+    licence_table,
+    meter_table,
+    minimum_table,
+    plan_allowance_table,
+    plan_include_table,
+    plan_table,
+    purchase_order_table,
+    seat_table,
+    usage_record_table,
+)
 from seatctl.money import format_minor
 from seatctl.periods import local_date, local_midnight
 
 
 def status_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
-    """Per account and licence: in_use, free, total, minimum, buying (free/total null in peak mode)."""
+    """Per account and licence: in_use, free, total, minimum, buying (free/total null in peak mode).
+
+    Core statements on the tables, not ORM ones: `status` is typed all day, and a process that
+    runs no ORM query never pays for configuring the mappers."""
     ids = account_ids(session, slug, tree)
-    owned = {(a, lic): n for a, lic, n in session.exec(
-        select(Seat.account_id, Seat.licence_id, func.count()).where(
-            col(Seat.cancelled_at).is_(None), in_accounts(Seat.account_id, ids)
-        ).group_by(Seat.account_id, Seat.licence_id)).all()}
-    in_use = {(a, lic): n for a, lic, n in session.exec(
-        select(Assignment.account_id, Assignment.licence_id, func.count()).where(
-            col(Assignment.released_at).is_(None), in_accounts(Assignment.account_id, ids)
-        ).group_by(Assignment.account_id, Assignment.licence_id)).all()}
-    minimum = {(a, lic): n for a, lic, n in session.exec(
-        select(Minimum.account_id, Minimum.licence_id, Minimum.quantity).where(
-            Minimum.quantity > 0, in_accounts(Minimum.account_id, ids))).all()}
-    buying = {(a, lic): int(n) for a, lic, n in session.exec(
-        select(PurchaseOrder.account_id, PurchaseOrder.licence_id, func.sum(PurchaseOrder.quantity)).where(
-            PurchaseOrder.status == "pending", in_accounts(PurchaseOrder.account_id, ids)
-        ).group_by(PurchaseOrder.account_id, PurchaseOrder.licence_id)).all()}
-    accounts = {a.id: a for a in session.exec(select(Account).where(in_accounts(Account.id, ids))).all()}
+    s, h, m, o, a = seat_table.c, assignment_table.c, minimum_table.c, purchase_order_table.c, account_table.c
+    owned = {(acc, lic): n for acc, lic, n in session.exec(
+        select(s.account_id, s.licence_id, func.count()).where(
+            s.cancelled_at.is_(None), in_accounts(s.account_id, ids)
+        ).group_by(s.account_id, s.licence_id)).all()}
+    in_use = {(acc, lic): n for acc, lic, n in session.exec(
+        select(h.account_id, h.licence_id, func.count()).where(
+            h.released_at.is_(None), in_accounts(h.account_id, ids)
+        ).group_by(h.account_id, h.licence_id)).all()}
+    minimum = {(acc, lic): n for acc, lic, n in session.exec(
+        select(m.account_id, m.licence_id, m.quantity).where(m.quantity > 0, in_accounts(m.account_id, ids))).all()}
+    buying = {(acc, lic): int(n) for acc, lic, n in session.exec(
+        select(o.account_id, o.licence_id, func.sum(o.quantity)).where(
+            o.status == "pending", in_accounts(o.account_id, ids)
+        ).group_by(o.account_id, o.licence_id)).all()}
+    accounts: dict[int, Any] = {row[0]: row for row in session.exec(
+        select(a.id, a.slug, a.mode, a.plan_id).where(in_accounts(a.id, ids))).all()}
     included: dict[int, dict[int, int]] = {}
-    for include in session.exec(select(PlanInclude)).all():
-        included.setdefault(include.plan_id, {})[include.licence_id] = include.quantity
+    i = plan_include_table.c
+    for plan_id, licence_id, quantity in session.exec(select(i.plan_id, i.licence_id, i.quantity)).all():
+        included.setdefault(plan_id, {})[licence_id] = quantity
     for account in accounts.values():  # a plan's included seats are a minimum too
         for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
-            key = (int(account.id or 0), licence_id)
+            key = (account.id, licence_id)
             minimum[key] = max(minimum.get(key, 0), quantity)
     keys = set(owned) | set(in_use) | set(minimum) | set(buying)
-    codes = dict(session.exec(select(Licence.id, Licence.code)).all())
+    codes: dict[int, str] = dict(session.exec(select(licence_table.c.id, licence_table.c.code)).all())
     rows = []
     for account_id, licence_id in keys:
         account = accounts[account_id]
@@ -113,20 +134,26 @@ def revenue_rows(session: Session, *, buckets: list[Bucket], books: Books, slug:
              "amount": format_minor(v, books.digits)} for k, v in sorted(sums.items())]
 
 
-def allowance_rows(session: Session, account: Account) -> list[dict[str, object]]:
-    """This period's use of each metered service against the plan's allowance (for `status`)."""
-    from seatctl.plans import terms
-
-    plan = terms(session, account.plan_id)
-    used = dict(session.exec(select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
-        UsageRecord.account_id == account.id, col(UsageRecord.at) >= local_midnight(account.period_start, account.timezone))
-        .group_by(UsageRecord.meter_id)).all())
-    meters = {m.id: m for m in session.exec(select(Meter)).all()}
+def allowance_rows(session: Session, slug: str) -> list[dict[str, object]]:
+    """This period's use of each metered service against the plan's allowance (for `status`; Core
+    statements, like `status_rows`)."""
+    a, u, p, w = account_table.c, usage_record_table.c, plan_table.c, plan_allowance_table.c
+    account: Any = session.exec(select(a.id, a.slug, a.plan_id, a.period_start, a.timezone).where(a.slug == slug)).first()
+    if account is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    plan_code = None
+    allowances: dict[int, int] = {}
+    if account.plan_id is not None:
+        plan_code = session.exec(select(p.code).where(p.id == account.plan_id)).one()
+        allowances = dict(session.exec(select(w.meter_id, w.quantity).where(w.plan_id == account.plan_id)).all())
+    used: dict[int, int] = dict(session.exec(select(u.meter_id, func.sum(u.quantity)).where(
+        u.account_id == account.id, u.at >= local_midnight(account.period_start, account.timezone))
+        .group_by(u.meter_id)).all())
+    codes: dict[int, str] = dict(session.exec(select(meter_table.c.id, meter_table.c.code)).all())
     rows: list[dict[str, object]] = []
-    for meter_id in sorted(set(used) | set(plan.allowances), key=lambda m: meters[m].code):
-        u = int(used.get(meter_id) or 0)
-        allowance = plan.allowances.get(meter_id, 0)
-        rows.append({"account": account.slug, "plan": plan.plan.code if plan.plan else None,
-                     "meter": meters[meter_id].code, "used": u, "allowance": allowance,
-                     "overage": max(0, u - allowance)})
+    for meter_id in sorted(set(used) | set(allowances), key=lambda m: codes[m]):
+        quantity = int(used.get(meter_id) or 0)
+        allowance = allowances.get(meter_id, 0)
+        rows.append({"account": account.slug, "plan": plan_code, "meter": codes[meter_id], "used": quantity,
+                     "allowance": allowance, "overage": max(0, quantity - allowance)})
     return rows

@@ -17,7 +17,6 @@ def status(
     """Seats per licence type: in_use, free, total, minimum, buying."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl.accounts import find_account
         from seatctl.cli.render import Output
         from seatctl.reports import allowance_rows, status_rows
 
@@ -25,7 +24,7 @@ def status(
 
         def read(s, a, b):  # type: ignore[no-untyped-def]
             rows = status_rows(s, slug=account, tree=tree)
-            return rows, (allowance_rows(s, find_account(s, account)) if with_use and account else [])
+            return rows, (allowance_rows(s, account) if with_use and account else [])
 
         rows, use = Ledger().read(read)
         out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
