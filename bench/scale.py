@@ -111,13 +111,16 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return time.perf_counter() - started, result
 
 
-def command_seconds(args: list[str], env: dict[str, str], runs: int = 7) -> float:
-    samples = []
+def paired_seconds(args: list[str], floor: list[str], env: dict[str, str], runs: int = 9) -> tuple[float, float]:
+    """Median wall time of a command and of its floor, their runs alternated so both see the same
+    machine (a burst of load elsewhere then slows both, not one)."""
+    samples: dict[int, list[float]] = {0: [], 1: []}
     for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(args, env=env, capture_output=True, check=False)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for which, command in enumerate((args, floor)):
+            started = time.perf_counter()
+            subprocess.run(command, env=env, capture_output=True, check=False)
+            samples[which].append(time.perf_counter() - started)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def plain_sqlite_report(path: Path, start: datetime, end: datetime) -> float:
@@ -299,11 +302,13 @@ def main() -> None:
     figures["assign_csv_rows_per_second"] = round(bulk / seconds, 1)
 
     seatctl = [sys.executable, "-m", "seatctl"]
-    figures["startup_help_seconds"] = round(command_seconds(seatctl + ["--help"], env), 3)
-    figures["startup_help_floor_seconds"] = round(command_seconds([sys.executable, "-c", "import typer"], env), 3)
-    figures["startup_status_seconds"] = round(command_seconds(seatctl + ["status", "acct-000001"], env), 3)
-    figures["startup_status_floor_seconds"] = round(
-        command_seconds([sys.executable, "-c", "import typer, sqlmodel, pendulum"], env), 3)
+    help_, help_floor = paired_seconds(seatctl + ["--help"], [sys.executable, "-c", "import typer"], env)
+    status, status_floor = paired_seconds(seatctl + ["status", "acct-000001"],
+                                          [sys.executable, "-c", "import typer, sqlmodel, pendulum"], env)
+    figures["startup_help_seconds"] = round(help_, 3)
+    figures["startup_help_floor_seconds"] = round(help_floor, 3)
+    figures["startup_status_seconds"] = round(status, 3)
+    figures["startup_status_floor_seconds"] = round(status_floor, 3)
     # Bulk assignment's floor: a ledger command's start-up floor plus plain sqlite3 writing the rows.
     figures["assign_csv_floor_seconds"] = round(figures["startup_status_floor_seconds"] + writes_floor, 3)  # type: ignore[operator]
     figures["assign_csv_floor_rows_per_second"] = round(bulk / figures["assign_csv_floor_seconds"], 1)  # type: ignore[operator]
