@@ -280,27 +280,18 @@ def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict
             span = repeat(one_zone[i], n_pairs) if one_zone is not None else [length[i] for length in lengths]
             pairs_now = zip(names, owned, held, changed, span, strict=True)
             for (account, code), owned_end, in_use_end, change, length in pairs_now:
-                if change is None:  # no event in this bucket: the levels carried through it
-                    us = in_use_end * length
-                    seat_days = days.get(us)
-                    if seat_days is None:
-                        if len(days) >= _DAYS_CACHE:
-                            days.clear()
-                        seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
-                    yield {"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
-                           "in_use_peak": in_use_end, "in_use_end": in_use_end, "seat_days": seat_days,
-                           "bought": 0, "released": 0, "cancelled": 0, "denied": 0}
-                else:
-                    peak, us, n_bought, n_released, n_cancelled, n_denied = change
-                    seat_days = days.get(us)
-                    if seat_days is None:
-                        if len(days) >= _DAYS_CACHE:
-                            days.clear()
-                        seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
-                    yield {"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
-                           "in_use_peak": peak, "in_use_end": in_use_end, "seat_days": seat_days,
-                           "bought": n_bought, "released": n_released, "cancelled": n_cancelled,
-                           "denied": n_denied}
+                # no event in this bucket: the levels carried through it
+                peak, us, n_bought, n_released, n_cancelled, n_denied = change or (
+                    in_use_end, in_use_end * length, 0, 0, 0, 0)
+                seat_days = days.get(us)
+                if seat_days is None:
+                    if len(days) >= _DAYS_CACHE:
+                        days.clear()
+                    seat_days = days[us] = (Decimal(us) / _DAY_US).quantize(_CENT, ROUND_HALF_UP)
+                yield {"bucket": label, "account": account, "licence": code, "owned_end": owned_end,
+                       "in_use_peak": peak, "in_use_end": in_use_end, "seat_days": seat_days,
+                       "bought": n_bought, "released": n_released, "cancelled": n_cancelled,
+                       "denied": n_denied}
     finally:
         events.close()
 
