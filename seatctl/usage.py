@@ -145,19 +145,6 @@ class _Zone:
         return search(1, len(edges) - 1)
 
 
-def usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
-               licence: str | None = None) -> list[dict[str, object]]:
-    """Every row of the report, in a list (for callers that want them all; the CLI streams them)."""
-    # Over a million small, acyclic objects: the cycle collector would only rescan them, again and again.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return list(iter_usage_rows(session, buckets=buckets, slug=slug, tree=tree, licence=licence))
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
                     licence: str | None = None) -> Iterator[dict[str, object]]:
     """The rows of the report in order (bucket, account, licence), as they are computed.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 
 import typer
 
@@ -88,6 +88,24 @@ class Ledger:
 
         with db.read(self.engine) as session:
             return fn(session, self.actor(session), self.books(session))
+
+    def stream(self, rows: Callable[[Session], Iterator[T]]) -> Iterator[T]:
+        """Like `read`, for rows consumed while they are printed: the read transaction stays open
+        until they are all read (or the iterator is closed). The operator check and `rows(session)`
+        run now, so their errors come before anything is printed."""
+
+        def read() -> Iterator[T | None]:
+            from seatctl import db
+
+            with db.read(self.engine) as session:
+                self.actor(session)
+                them = rows(session)
+                yield None  # ready
+                yield from them
+
+        it = read()
+        next(it)
+        return cast(Iterator[T], it)
 
     def preview(self, fn: Callable[[Session, Actor, Books], T]) -> T:
         """Run `fn` as a write would (ended periods closed first), then roll everything back."""

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, TypeVar, cast
+from typing import Annotated
 
 import typer
 
 from seatctl.cli.common import FormatOpt, Ledger, execute
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
-
-T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
@@ -21,26 +15,6 @@ Until = Annotated[str | None, typer.Option("--to", help="Last day, inclusive.")]
 By = Annotated[str | None, typer.Option("--by", help="day, week (ISO, from Monday) or month.")]
 Account = Annotated[str | None, typer.Option("--account", help="Only this account.")]
 Tree = Annotated[bool, typer.Option("--tree", help="With --account: its whole subtree.")]
-
-
-def _streamed(lg: Ledger, rows: Callable[[Session], Iterator[T]]) -> Iterator[T]:
-    """Rows read in one read transaction that stays open while they are consumed (and closes when they
-    are all read, or when the iterator is closed). Like `Ledger.read`, it checks the operator first;
-    `rows(session)` runs now, so its errors come before anything is printed."""
-
-    def read() -> Iterator[T | None]:
-        from seatctl import db
-
-        with db.read(lg.engine) as session:
-            lg.actor(session)
-            lg.books(session)
-            them = rows(session)
-            yield None  # ready
-            yield from them
-
-    it = read()
-    next(it)
-    return cast(Iterator[T], it)
 
 
 def _range(lg: Ledger, since, until, by, today=False, this_week=False, this_month=False):  # type: ignore[no-untyped-def]
@@ -72,7 +46,7 @@ def usage(
 
         lg = Ledger()
         buckets = _range(lg, since, until, by, today, this_week, this_month)
-        rows = _streamed(lg, lambda s: iter_usage_rows(s, buckets=buckets, slug=account, tree=tree, licence=licence))
+        rows = lg.stream(lambda s: iter_usage_rows(s, buckets=buckets, slug=account, tree=tree, licence=licence))
         if chart and (fmt is None or fmt.value in ("table", "plain")):
             from seatctl.cli.render import bar_chart
 
