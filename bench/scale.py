@@ -29,15 +29,16 @@ sys.path.insert(0, str(ROOT))  # this checkout's seatctl, installed or not
 
 from sqlalchemy import insert  # noqa: E402
 
-from seatctl import db  # noqa: E402
-from seatctl.buckets import make_buckets  # noqa: E402
-from seatctl.catalogue import PriceInput, add_licence  # noqa: E402
-from seatctl.closing import close_all  # noqa: E402
-from seatctl.context import Actor, load_books  # noqa: E402
-from seatctl.models import Account, Assignment, Minimum, Seat, User  # noqa: E402
-from seatctl.pricing import flat  # noqa: E402
-from seatctl.schema import init_ledger  # noqa: E402
-from seatctl.usage import COLUMNS, iter_usage_rows  # noqa: E402
+from seatctl.ops.catalogue import PriceInput, add_licence  # noqa: E402
+from seatctl.ops.context import load_books  # noqa: E402
+from seatctl.ops.cycles import close_all  # noqa: E402
+from seatctl.ops.ledger import init_ledger  # noqa: E402
+from seatctl.reports.usage import COLUMNS, iter_usage_rows  # noqa: E402
+from seatctl.rules.buckets import make_buckets  # noqa: E402
+from seatctl.rules.pricing import flat  # noqa: E402
+from seatctl.rules.roles import Actor  # noqa: E402
+from seatctl.store import engine as db  # noqa: E402
+from seatctl.store.tables import Account, Assignment, Minimum, Seat, User  # noqa: E402
 
 START = datetime(2026, 1, 1, 0, 0)
 END = datetime(2026, 2, 1, 0, 0)

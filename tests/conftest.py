@@ -192,7 +192,7 @@ def process() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture
 def engine_of() -> Iterator[Callable[[Path], Any]]:
     """Engines on a ledger file for domain-API tests; disposed afterwards."""
-    from seatctl import db
+    from seatctl.store import engine as db
 
     engines = []
 

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from seatctl import db
-from seatctl.models import metadata
-from seatctl.schema import alembic_config, head_revision
+from seatctl.store import engine as db
+from seatctl.store.schema import alembic_config, head_revision
+from seatctl.store.tables import metadata
 
 
 def _engine(path: Path):
@@ -106,7 +106,7 @@ def test_each_row_class_annotates_exactly_its_table_columns():
     import types
     import typing
 
-    from seatctl import models
+    from seatctl.store import tables as models
 
     classes = [c for c in vars(models).values() if isinstance(c, type) and issubclass(c, models.Row) and c is not models.Row]
     assert {c.__table__.name for c in classes} == set(metadata.tables)
@@ -122,7 +122,7 @@ def test_each_row_class_annotates_exactly_its_table_columns():
 
 
 def test_a_new_row_has_its_column_defaults_before_it_is_flushed():
-    from seatctl.models import Account
+    from seatctl.store.tables import Account
 
     account = Account(slug="acme", name="Acme")
     assert (account.mode, account.cycle, account.status, account.billed_via_parent) == (

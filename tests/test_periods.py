@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seatctl.errors import UsageError
-from seatctl.periods import (
+from seatctl.rules.periods import (
     Period,
     boundary,
     local_date,
@@ -19,7 +19,7 @@ from seatctl.periods import (
     period_containing,
     period_from,
 )
-from seatctl.pricing import Schedule, build, flat, parse_tiers
+from seatctl.rules.pricing import Schedule, build, flat, parse_tiers
 
 D = Decimal
 

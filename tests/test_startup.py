@@ -55,4 +55,4 @@ def test_a_ledger_command_does_not_import_alembic(tmp_path):
     assert "sqlalchemy" in loaded  # the probe really ran a ledger command
     assert "alembic" not in loaded
     # a read loads neither the write path nor the PostgreSQL dialect on a SQLite ledger
-    assert not loaded & {"seatctl.ledger", "seatctl.closing", "seatctl.metering", "sqlalchemy.dialects.postgresql"}
+    assert not loaded & {"seatctl.ops.write", "seatctl.ops.cycles", "seatctl.ops.metering", "sqlalchemy.dialects.postgresql"}

@@ -15,14 +15,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import text
 
-from seatctl import catalogue, db, ledger
-from seatctl.closing import close_all
-from seatctl.context import Actor, load_books
 from seatctl.errors import Refused
-from seatctl.integrity import run_checks
-from seatctl.pricing import build
-from seatctl.schema import init_ledger
-from seatctl.users import UserRow
+from seatctl.ops import accounts, catalogue, orders, seats, users
+from seatctl.ops.context import load_books
+from seatctl.ops.cycles import close_all
+from seatctl.ops.doctor import run_checks
+from seatctl.ops.ledger import init_ledger
+from seatctl.rules.emails import UserRow
+from seatctl.rules.pricing import build
+from seatctl.rules.roles import Actor
+from seatctl.store import engine as db
 
 START = datetime(2026, 11, 1, 9, 0, 0)  # naive UTC, like every timestamp in the ledger
 CODES = ("base", "voip")
@@ -40,7 +42,7 @@ def build_template(folder: Path) -> Path:
     engine = db.open_ledger(db.Location(str(path)))
     try:
         with db.write(engine) as session:
-            from seatctl.operators import add_operator
+            from seatctl.ops.operators import add_operator
 
             add_operator(session, name="cron", role="billing", actor=OWNER, now=START)
             add_operator(session, name="olivia", role="operator", actor=OWNER, now=START)
@@ -88,8 +90,8 @@ class SeatLedger(RuleBasedStateMachine):
         self.active = dict.fromkeys(USERS, True)
         with db.write(self.engine) as session:
             books = load_books(session)
-            ledger.add_account(session, slug="acme", name="Acme", actor=CRON, now=self.now, books=books)
-            ledger.add_users(session, slug="acme", rows=[UserRow(u, None, "member") for u in USERS],
+            accounts.add_account(session, slug="acme", name="Acme", actor=CRON, now=self.now, books=books)
+            users.add_users(session, slug="acme", rows=[UserRow(u, None, "member") for u in USERS],
                              actor=OPERATOR, now=self.now, books=books)
 
     def teardown(self) -> None:
@@ -123,7 +125,7 @@ class SeatLedger(RuleBasedStateMachine):
     @rule(code=st.sampled_from(CODES), quantity=st.integers(1, 3))
     def buy(self, code: str, quantity: int) -> None:
         pools = self._after_close()
-        purchase = self._write(lambda s, a, b: ledger.buy(s, slug="acme", code=code, quantity=quantity, actor=a,
+        purchase = self._write(lambda s, a, b: orders.buy(s, slug="acme", code=code, quantity=quantity, actor=a,
                                                            now=self.now, books=b))
         assert purchase.status == "confirmed"
         pools[code].owned += quantity
@@ -134,7 +136,7 @@ class SeatLedger(RuleBasedStateMachine):
         pools = self._after_close()
         pool = pools[code]
         try:
-            result = self._write(lambda s, a, b: ledger.assign(s, slug="acme", pairs=[(user, code)],
+            result = self._write(lambda s, a, b: seats.assign(s, slug="acme", pairs=[(user, code)],
                                                                 buy_missing=buy_missing, actor=a, now=self.now,
                                                                 books=b))
         except Refused as err:
@@ -155,7 +157,7 @@ class SeatLedger(RuleBasedStateMachine):
     @rule(user=st.sampled_from(USERS), code=st.sampled_from(CODES))
     def release(self, user: str, code: str) -> None:
         pools = self._after_close()
-        result = self._write(lambda s, a, b: ledger.release(s, slug="acme", email=user, codes=[code], actor=a,
+        result = self._write(lambda s, a, b: seats.release(s, slug="acme", email=user, codes=[code], actor=a,
                                                              now=self.now, books=b), OPERATOR)
         assert result.released == ([code] if user in pools[code].holders else [])
         pools[code].holders.discard(user)
@@ -164,7 +166,7 @@ class SeatLedger(RuleBasedStateMachine):
     @rule(user=st.sampled_from(USERS), active=st.booleans())
     def set_user_status(self, user: str, active: bool) -> None:
         pools = self._after_close()
-        [row] = self._write(lambda s, a, b: ledger.set_user_status(s, slug="acme", emails=[user], active=active,
+        [row] = self._write(lambda s, a, b: users.set_user_status(s, slug="acme", emails=[user], active=active,
                                                                     actor=a, now=self.now, books=b), OPERATOR)
         assert row["status"] == ("active" if active else "inactive")
         if not active:
@@ -177,7 +179,7 @@ class SeatLedger(RuleBasedStateMachine):
     @rule(code=st.sampled_from(CODES), minimum=st.integers(0, 4))
     def set_minimum(self, code: str, minimum: int) -> None:
         pools = self._after_close()
-        self._write(lambda s, a, b: ledger.set_minimums(s, slug="acme", minimums={code: minimum}, actor=a,
+        self._write(lambda s, a, b: accounts.set_minimums(s, slug="acme", minimums={code: minimum}, actor=a,
                                                          now=self.now, books=b))
         pool = pools[code]
         if minimum >= pool.minimum:  # raising buys the missing seats at once

@@ -28,9 +28,10 @@ def add(
     """Create an account; minimums are bought at once."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock, ledger
-        from seatctl.accounts import show_account
+        from seatctl import clock
         from seatctl.cli.render import Output
+        from seatctl.ops import accounts as ledger
+        from seatctl.ops.accounts import show_account
 
         lg = Ledger()
         mins = ledger.parse_minimums(minimum or [])
@@ -51,8 +52,8 @@ def list_(fmt: FormatOpt = None) -> None:
     """Every account, by slug."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl.accounts import list_accounts
         from seatctl.cli.render import Output
+        from seatctl.ops.accounts import list_accounts
 
         return Output(rows=Ledger().read(lambda s, a, b: list_accounts(s)),
                       columns=["slug", "name", "mode", "cycle", "status", "parent", "period_start", "period_end"])
@@ -65,8 +66,8 @@ def show(slug: Annotated[str, typer.Argument(help="Account slug.")], fmt: Format
     """One account: settings, minimums, current period and pending changes."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl.accounts import show_account
         from seatctl.cli.render import Output
+        from seatctl.ops.accounts import show_account
 
         card = Ledger().read(lambda s, a, b: show_account(s, slug))
         return Output(obj=card, title=f"account {slug}")
@@ -86,9 +87,10 @@ def set_(
     """Change an account; cycle and anchor changes wait for the period end."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock, ledger
-        from seatctl.accounts import show_account
+        from seatctl import clock
         from seatctl.cli.render import Output
+        from seatctl.ops import accounts as ledger
+        from seatctl.ops.accounts import show_account
 
         lg = Ledger()
         anchor_day = clock.parse_date(anchor) if anchor else None
@@ -111,9 +113,9 @@ def set_min(
     """Contract minimums: raising buys the difference now; lowering applies at the next close."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
-        from seatctl.accounts import show_account
         from seatctl.cli.render import Output
+        from seatctl.ops import accounts as ledger
+        from seatctl.ops.accounts import show_account
 
         lg = Ledger()
         mins = ledger.parse_minimums(minimums)
@@ -127,9 +129,9 @@ def set_min(
 
 def _status(slug: str, target: str, fmt) -> None:  # type: ignore[no-untyped-def]
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
-        from seatctl.accounts import show_account
         from seatctl.cli.render import Output
+        from seatctl.ops import accounts as ledger
+        from seatctl.ops.accounts import show_account
 
         lg = Ledger()
         _, changed = lg.write(lambda s, a, b: ledger.change_status(s, slug=slug, target=target, actor=a,
@@ -174,7 +176,7 @@ def set_plan(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.metering import set_plan as change
+        from seatctl.ops.plans import set_plan as change
 
         lg = Ledger()
         result = lg.write(lambda s, a, b: change(s, slug=slug, code=plan, actor=a, now=lg.now, books=b))

@@ -17,10 +17,11 @@ def init(
     """Create the ledger (you become its owner) or upgrade an existing one."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock, config, db
+        from seatctl import clock, config
         from seatctl.cli.render import Output
-        from seatctl.operators import identity
-        from seatctl.schema import init_ledger
+        from seatctl.ops.ledger import init_ledger
+        from seatctl.ops.operators import identity
+        from seatctl.store import engine as db
 
         cfg = config.load(Options.config)
         location = db.Location(config.database_location(Options.db, cfg))
@@ -46,7 +47,7 @@ def operator_add(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.operators import add_operator
+        from seatctl.ops.operators import add_operator
 
         lg = Ledger()
         lg.write(lambda s, a, b: add_operator(s, name=name, role=role, actor=a, now=lg.now))
@@ -61,7 +62,7 @@ def operator_remove(name: Annotated[str, typer.Argument(help="Login name.")], fm
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.operators import remove_operator
+        from seatctl.ops.operators import remove_operator
 
         lg = Ledger()
         lg.write(lambda s, a, b: remove_operator(s, name=name, actor=a, now=lg.now))
@@ -76,7 +77,7 @@ def operator_list(fmt: FormatOpt = None) -> None:
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.operators import list_operators
+        from seatctl.ops.operators import list_operators
 
         return Output(rows=Ledger().read(lambda s, a, b: list_operators(s)), columns=["name", "role", "since"])
 
@@ -94,8 +95,8 @@ def log(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl import clock
-        from seatctl.audit import log_rows
         from seatctl.cli.render import Output
+        from seatctl.reports.log import log_rows
 
         after = clock.parse_instant(since) if since else None
         rows = Ledger().read(lambda s, a, b: log_rows(s, account=account, since=after, operator=operator,
@@ -120,10 +121,10 @@ def doctor(fmt: FormatOpt = None) -> None:
     """Check the ledger's integrity and every invariant; exit 4 if any check fails."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import db
         from seatctl.cli.render import Output
         from seatctl.errors import Refused
-        from seatctl.integrity import run_checks
+        from seatctl.ops.doctor import run_checks
+        from seatctl.store import engine as db
 
         lg = Ledger()
         with db.read(lg.engine) as session:
@@ -150,8 +151,8 @@ def backup(
     def produce():  # type: ignore[no-untyped-def]
         from pathlib import Path
 
-        from seatctl import db
         from seatctl.cli.render import Output
+        from seatctl.store import engine as db
 
         lg = Ledger()
         lg.read(lambda s, a, b: a.require("owner", "back up the ledger"))

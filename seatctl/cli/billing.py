@@ -24,7 +24,7 @@ def cycle_close(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.closing import close_all
+        from seatctl.ops.cycles import close_all
 
         lg = Ledger()
         actor, books = lg.read(lambda s, a, b: (a, b))
@@ -58,7 +58,7 @@ def cycle_show(account: Annotated[str, typer.Argument(help="Account slug.")], fm
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.cycles import show_cycle
+        from seatctl.ops.cycles import show_cycle
 
         lg = Ledger()
         card = lg.read(lambda s, a, b: show_cycle(s, account, now=lg.now, books=b))
@@ -94,7 +94,7 @@ def invoice_list(account: AccountOpt = None, kind: KindOpt = None, since: SinceO
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.invoices import list_invoices
+        from seatctl.ops.invoices import list_invoices
 
         lo, hi = _filters(kind, since, until)
         rows = Ledger().read(lambda s, a, b: list_invoices(s, books=b, account=account, kind=kind, since=lo, until=hi))
@@ -109,7 +109,7 @@ def invoice_show(number: Annotated[str, typer.Argument(help="Invoice number.")],
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.invoices import show_invoice
+        from seatctl.ops.invoices import show_invoice
 
         data = Ledger().read(lambda s, a, b: show_invoice(s, number, books=b))
         head = {k: v for k, v in data.items() if k != "lines"}
@@ -128,7 +128,7 @@ def invoice_export(account: AccountOpt = None, kind: KindOpt = None, since: Sinc
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.exports import COLUMNS, export_rows
+        from seatctl.reports.exports import COLUMNS, export_rows
 
         lo, hi = _filters(kind, since, until)
         rows = Ledger().read(lambda s, a, b: export_rows(s, books=b, account=account, kind=kind, since=lo, until=hi))
@@ -146,8 +146,8 @@ def invoice_void(
     """Cancel an invoice with a credit note (CN-…); the invoice itself never changes."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import invoices
         from seatctl.cli.render import Output
+        from seatctl.ops import invoices
 
         lg = Ledger()
         credit = lg.write(lambda s, a, b: invoices.show_invoice(
@@ -167,7 +167,7 @@ def order_list(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.ledger import list_orders
+        from seatctl.ops.orders import list_orders
 
         return Output(rows=Ledger().read(lambda s, a, b: list_orders(s, books=b, status=None if all_ else "pending")),
                       columns=["order", "account", "licence", "quantity", "status", "requested_by", "requested_at",
@@ -181,8 +181,8 @@ def order_approve(order: Annotated[int, typer.Argument(help="Order id.")], fmt: 
     """Approve a pending order: charged from today, seats added."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
+        from seatctl.ops import orders as ledger
 
         lg = Ledger()
         purchase, books = lg.write(lambda s, a, b: (ledger.approve_order(s, order_id=order, actor=a, now=lg.now,
@@ -199,8 +199,8 @@ def order_cancel(order: Annotated[int, typer.Argument(help="Order id.")], fmt: F
     """Cancel a pending order (its requester or a billing operator)."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
+        from seatctl.ops import orders as ledger
 
         lg = Ledger()
         lg.write(lambda s, a, b: ledger.cancel_order(s, order_id=order, actor=a, now=lg.now))

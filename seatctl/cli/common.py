@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from seatctl.cli.render import Output
     from seatctl.config import Config
-    from seatctl.context import Actor, Books
+    from seatctl.rules.books import Books
+    from seatctl.rules.roles import Actor
 
 T = TypeVar("T")
 
@@ -66,25 +67,25 @@ class Ledger:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from seatctl import db
+            from seatctl.store import engine as db
 
             self._engine = db.open_ledger(db.Location(self.location), busy_timeout=self.config.busy_timeout)
             Ledger.opened.append(self._engine)
         return self._engine
 
     def books(self, session: Session) -> Books:
-        from seatctl.context import load_books
+        from seatctl.ops.context import load_books
 
         return load_books(session, tax_rate=self.config.tax_rate, invoice_prefix=self.config.invoice_prefix)
 
     def actor(self, session: Session) -> Actor:
-        from seatctl.context import load_actor
-        from seatctl.operators import identity
+        from seatctl.ops.context import load_actor
+        from seatctl.ops.operators import identity
 
         return load_actor(session, identity(session))
 
     def read(self, fn: Callable[[Session, Actor, Books], T]) -> T:
-        from seatctl import db
+        from seatctl.store import engine as db
 
         with db.read(self.engine) as session:
             return fn(session, self.actor(session), self.books(session))
@@ -95,7 +96,7 @@ class Ledger:
         run now, so their errors come before anything is printed."""
 
         def read() -> Iterator[T | None]:
-            from seatctl import db
+            from seatctl.store import engine as db
 
             with db.read(self.engine) as session:
                 self.actor(session)
@@ -109,7 +110,7 @@ class Ledger:
 
     def preview(self, fn: Callable[[Session, Actor, Books], T]) -> T:
         """Run `fn` as a write would (ended periods closed first), then roll everything back."""
-        from seatctl import db
+        from seatctl.store import engine as db
 
         with db.write(self.engine) as session:
             try:
@@ -119,8 +120,8 @@ class Ledger:
 
     def write(self, fn: Callable[[Session, Actor, Books], T]) -> T:
         """One transaction that takes the write lock first; denials survive the rollback."""
-        from seatctl import db
-        from seatctl.ledger import NoFreeSeat, record_denials
+        from seatctl.ops.seats import NoFreeSeat, record_denials
+        from seatctl.store import engine as db
 
         try:
             with db.write(self.engine) as session:

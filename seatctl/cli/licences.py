@@ -17,9 +17,9 @@ Block = Annotated[int | None, typer.Option("--block", help="Bill quantities in w
 
 
 def _prices(monthly, annual, tiers, annual_tiers, tier_mode, block):  # type: ignore[no-untyped-def]
-    from seatctl.catalogue import PriceInput
     from seatctl.errors import UsageError
-    from seatctl.pricing import build
+    from seatctl.ops.catalogue import PriceInput
+    from seatctl.rules.pricing import build
 
     if monthly and tiers:
         raise UsageError("give --monthly or --tiers, not both", "Tiers replace the flat price")
@@ -43,8 +43,8 @@ def add(
     """Add a licence type with its prices."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import catalogue
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
         lg = Ledger()
         prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
@@ -65,8 +65,8 @@ def set_price(
     """Change prices; they apply from each account's next period."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import catalogue
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
         lg = Ledger()
         prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
@@ -82,8 +82,8 @@ def list_(fmt: FormatOpt = None) -> None:
     """The catalogue with today's prices."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import catalogue
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
         lg = Ledger()
         return Output(rows=lg.read(lambda s, a, b: catalogue.list_licences(s, now=lg.now, digits=b.digits)),
@@ -97,8 +97,8 @@ def show(code: Annotated[str, typer.Argument(help="Licence code.")], fmt: Format
     """The tier table of a licence: one row per tier and cycle length (upto empty: no upper bound)."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import catalogue
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
         lg = Ledger()
         return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now, digits=b.digits)),

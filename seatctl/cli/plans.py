@@ -25,8 +25,8 @@ def plan_add(
     """Add a plan."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import plans
         from seatctl.cli.render import Output
+        from seatctl.ops import plans
 
         lg = Ledger()
         inc = plans.parse_pairs(includes, "includes")
@@ -43,8 +43,8 @@ def plan_list(fmt: FormatOpt = None) -> None:
     """Plans with their fees, included seats and allowances."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import plans
         from seatctl.cli.render import Output
+        from seatctl.ops import plans
 
         return Output(rows=Ledger().read(lambda s, a, b: plans.plan_rows(s, b.digits)), columns=PLAN_COLUMNS)
 
@@ -56,8 +56,8 @@ def plan_show(code: Annotated[str, typer.Argument(help="Plan code.")], fmt: Form
     """One plan."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import plans
         from seatctl.cli.render import Output
+        from seatctl.ops import plans
 
         return Output(obj=Ledger().read(lambda s, a, b: plans.show_plan(s, code, b.digits)), title=f"plan {code}")
 
@@ -76,13 +76,13 @@ def meter_add(
     """Add a metered service."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import plans
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
         lg = Ledger()
-        lg.write(lambda s, a, b: plans.add_meter(s, code=code, name=name, unit_price=unit_price, tiers=tiers,
+        lg.write(lambda s, a, b: catalogue.add_meter(s, code=code, name=name, unit_price=unit_price, tiers=tiers,
                                                  tier_mode=tier_mode, actor=a, now=lg.now))
-        row = lg.read(lambda s, a, b: next(r for r in plans.meter_rows(s, b.digits) if r["code"] == code))
+        row = lg.read(lambda s, a, b: next(r for r in catalogue.meter_rows(s, b.digits) if r["code"] == code))
         return Output(obj=row, message=f"Added meter '{code}'.")
 
     execute(fmt, produce)
@@ -93,10 +93,10 @@ def meter_list(fmt: FormatOpt = None) -> None:
     """Metered services and their prices."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import plans
         from seatctl.cli.render import Output
+        from seatctl.ops import catalogue
 
-        return Output(rows=Ledger().read(lambda s, a, b: plans.meter_rows(s, b.digits)),
+        return Output(rows=Ledger().read(lambda s, a, b: catalogue.meter_rows(s, b.digits)),
                       columns=["code", "name", "unit_price", "tiers"])
 
     execute(fmt, produce)
@@ -114,8 +114,9 @@ def usage_record(
     """Record usage of a metered service."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock, metering
+        from seatctl import clock
         from seatctl.cli.render import Output
+        from seatctl.ops import metering
 
         lg = Ledger()
         item = metering.UsageInput(account, meter, quantity, clock.parse_instant(at) if at else None, id_)
@@ -135,9 +136,9 @@ def usage_import(
     """Import usage from a CSV: all or nothing; rows whose id is already known are ignored."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import metering
         from seatctl.cli.render import Output
         from seatctl.errors import UsageError
+        from seatctl.ops import metering
 
         items = metering.read_usage_csv(file)
         if not items:

@@ -19,7 +19,7 @@ Tree = Annotated[bool, typer.Option("--tree", help="With --account: its whole su
 
 def _range(lg: Ledger, since, until, by, today=False, this_week=False, this_month=False):  # type: ignore[no-untyped-def]
     from seatctl import clock
-    from seatctl.buckets import default_range, make_buckets
+    from seatctl.rules.buckets import default_range, make_buckets
 
     tz = lg.read(lambda s, a, b: b.timezone)
     lo, hi, implied = default_range(lg.now, tz, today=today, this_week=this_week, this_month=this_month,
@@ -42,7 +42,7 @@ def usage(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.usage import COLUMNS, iter_usage_rows
+        from seatctl.reports.usage import COLUMNS, iter_usage_rows
 
         lg = Ledger()
         buckets = _range(lg, since, until, by, today, this_week, this_month)
@@ -82,7 +82,7 @@ def roles(account: Account = None, tree: Tree = False, fmt: FormatOpt = None) ->
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.reports import roles_rows
+        from seatctl.reports.people import roles_rows
 
         return Output(rows=Ledger().read(lambda s, a, b: roles_rows(s, slug=account, tree=tree)),
                       columns=["account", "role", "users", "active"])
@@ -97,7 +97,7 @@ def revenue(account: Account = None, since: Since = None, until: Until = None, b
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.reports import revenue_rows
+        from seatctl.reports.revenue import revenue_rows
 
         lg = Ledger()
         buckets = _range(lg, since, until, by)
@@ -115,8 +115,8 @@ def denials(account: Account = None, since: Since = None, until: Until = None, f
     def produce():  # type: ignore[no-untyped-def]
         from seatctl import clock
         from seatctl.cli.render import Output
-        from seatctl.periods import local_midnight
-        from seatctl.reports import denial_rows
+        from seatctl.reports.denials import denial_rows
+        from seatctl.rules.periods import local_midnight
 
         lg = Ledger()
 
@@ -146,7 +146,7 @@ def consumption(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.consumption import COLUMNS, consumption_rows
+        from seatctl.reports.consumption import COLUMNS, consumption_rows
 
         lg = Ledger()
         buckets = _range(lg, since, until, by)

@@ -18,7 +18,7 @@ def status(
 
     def produce():  # type: ignore[no-untyped-def]
         from seatctl.cli.render import Output
-        from seatctl.reports import allowance_rows, status_rows
+        from seatctl.reports.status import allowance_rows, status_rows
 
         with_use = bool(account) and (fmt is None or fmt.value not in ("json", "csv"))
 
@@ -48,9 +48,9 @@ def buy(
     """Quote, then charge at once (prorated) and add seats; an operator files a pending order."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
         from seatctl.errors import UsageError
+        from seatctl.ops import orders as ledger
 
         lg = Ledger()
         if not quote:  # refuse a role that may not buy before anything else
@@ -94,10 +94,11 @@ def assign(
     """Give seats to a user (several licence types at once), or a whole CSV file: all or nothing."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
         from seatctl.errors import UsageError
-        from seatctl.users import email_key, read_csv
+        from seatctl.ops import seats as ledger
+        from seatctl.rules.csvfile import read_csv
+        from seatctl.rules.emails import email_key
 
         if from_csv:
             if email or licences:
@@ -143,8 +144,8 @@ def release(
     """Take seats back from a user; the seats stay owned and free."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
+        from seatctl.ops import seats as ledger
 
         lg = Ledger()
         result = lg.write(lambda s, a, b: ledger.release(s, slug=account, email=email, codes=licences,

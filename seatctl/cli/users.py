@@ -21,10 +21,10 @@ def add(
     """Add one user."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
-        from seatctl.names import clean_name
-        from seatctl.users import UserRow, check_role, normalize_email
+        from seatctl.ops import users as ledger
+        from seatctl.rules.emails import UserRow, check_role, normalize_email
+        from seatctl.rules.names import clean_name
 
         row = UserRow(normalize_email(email), clean_name(name), check_role(role))
         lg = Ledger()
@@ -44,10 +44,11 @@ def import_(
     """Add users from a CSV: one bad row refuses the whole file; users already there are left as they are."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
         from seatctl.errors import UsageError
-        from seatctl.users import parse_user_rows, read_csv
+        from seatctl.ops import users as ledger
+        from seatctl.rules.csvfile import read_csv
+        from seatctl.rules.emails import parse_user_rows
 
         rows = parse_user_rows(read_csv(file, ("email",), ("name", "role")))
         if not rows:
@@ -71,9 +72,9 @@ def list_(
     """Users by e-mail, with the licences they hold."""
 
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl.accounts import find_account
         from seatctl.cli.render import Output
-        from seatctl.users import user_rows
+        from seatctl.ops.lookup import find_account
+        from seatctl.reports.people import user_rows
 
         rows = Ledger().read(lambda s, a, b: user_rows(s, find_account(s, account), role=role, status=status))
         return Output(rows=rows, columns=USER_COLUMNS)
@@ -83,8 +84,8 @@ def list_(
 
 def _set_status(account: str, emails: list[str], active: bool, fmt) -> None:  # type: ignore[no-untyped-def]
     def produce():  # type: ignore[no-untyped-def]
-        from seatctl import ledger
         from seatctl.cli.render import Output
+        from seatctl.ops import users as ledger
 
         lg = Ledger()
         rows = lg.write(lambda s, a, b: ledger.set_user_status(s, slug=account, emails=emails, active=active,

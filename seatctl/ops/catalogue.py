@@ -1,0 +1,197 @@
+"""Licence types and their price versions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.rules.money import price_text
+from seatctl.rules.names import clean_name
+from seatctl.rules.periods import CYCLES
+from seatctl.rules.pricing import Schedule, build, parse_tiers
+from seatctl.rules.roles import Actor
+from seatctl.store import audit
+from seatctl.store.tables import Licence, LicencePrice, Meter
+
+CODE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+def check_code(code: str, what: str = "licence code") -> str:
+    if not CODE.match(code):
+        raise UsageError(f"{what} '{code}' is not valid", "Use lower-case letters, digits, '-' or '_'")
+    return code
+
+
+def find(session: Session, code: str) -> Licence:
+    licence = session.exec(select(Licence).where(Licence.code == code)).first()
+    if licence is None:
+        raise NotFound(f"no licence type '{code}'", "See: seatctl licence list")
+    return licence
+
+
+def schedule_of(row: LicencePrice) -> Schedule:
+    return Schedule(parse_tiers(row.tiers), row.tier_mode, row.block)
+
+
+class PriceBook:
+    """Price versions loaded once per command: the latest set at or before an instant wins;
+    before the first version, the first one applies (a licence prices periods that began
+    before it was added)."""
+
+    def __init__(self, session: Session) -> None:
+        self._versions: dict[tuple[int, str], list[LicencePrice]] = {}
+        for row in session.exec(select(LicencePrice).order_by(col(LicencePrice.set_at), col(LicencePrice.id))):
+            self._versions.setdefault((row.licence_id, row.cycle), []).append(row)
+
+    def schedule(self, licence_id: int, cycle: str, at: datetime) -> Schedule | None:
+        versions = self._versions.get((licence_id, cycle))
+        if not versions:
+            return None
+        chosen = versions[0]
+        for row in versions:
+            if row.set_at <= at:
+                chosen = row
+        return schedule_of(chosen)
+
+
+def require_schedule(book: PriceBook, licence: Licence, cycle: str, at: datetime) -> Schedule:
+    assert licence.id is not None
+    schedule = book.schedule(licence.id, cycle, at)
+    if schedule is None:
+        raise Refused(
+            f"licence '{licence.code}' has no {cycle} price",
+            f"Set one: seatctl licence set-price {licence.code} --{'monthly' if cycle == 'monthly' else 'annual'} PRICE",
+        )
+    return schedule
+
+
+@dataclass(frozen=True)
+class PriceInput:
+    cycle: str
+    schedule: Schedule
+
+
+def add_licence(
+    session: Session, *, code: str, name: str, prices: list[PriceInput], actor: Actor, now: datetime,
+) -> Licence:
+    actor.require("billing", "add licence types")
+    check_code(code)
+    name = clean_name(name, "a licence name") or ""
+    if not name:
+        raise UsageError("a licence needs a name", "Add --name TEXT")
+    if session.exec(select(Licence).where(Licence.code == code)).first():
+        raise Refused(f"licence type '{code}' already exists", "See: seatctl licence list")
+    if not any(p.cycle == "monthly" for p in prices) and not any(p.cycle == "annual" for p in prices):
+        raise UsageError("a licence needs a price", "Add --monthly PRICE or --tiers SPEC")
+    licence = Licence(code=code, name=name, created_at=now)
+    session.add(licence)
+    session.flush()
+    _store_prices(session, licence, prices, now)
+    audit.record(session, at=now, operator=actor.name, action="licence.add", licence_id=licence.id,
+                 code=code, name=name, prices={p.cycle: p.schedule.spec() for p in prices})
+    return licence
+
+
+def _store_prices(session: Session, licence: Licence, prices: list[PriceInput], now: datetime) -> None:
+    assert licence.id is not None
+    for p in prices:
+        if p.cycle not in CYCLES:
+            raise UsageError(f"unknown cycle '{p.cycle}'", "Use monthly or annual")
+        session.add(LicencePrice(licence_id=licence.id, cycle=p.cycle, tiers=p.schedule.spec(),
+                                 tier_mode=p.schedule.mode, block=p.schedule.block, set_at=now))
+
+
+def set_price(session: Session, *, code: str, prices: list[PriceInput], actor: Actor, now: datetime) -> Licence:
+    """A new price version; it applies from each account's next period."""
+    actor.require("billing", "change prices")
+    licence = find(session, code)
+    if not prices:
+        raise UsageError("no price given", "Add --monthly PRICE, --annual PRICE or tiers")
+    _store_prices(session, licence, prices, now)
+    audit.record(session, at=now, operator=actor.name, action="licence.set-price", licence_id=licence.id,
+                 code=code, prices={p.cycle: p.schedule.spec() for p in prices})
+    return licence
+
+
+def list_licences(session: Session, *, now: datetime, digits: int = 2) -> list[dict[str, object]]:
+    book = PriceBook(session)
+    rows = []
+    for licence in session.exec(select(Licence).order_by(Licence.code)).all():
+        assert licence.id is not None
+        row: dict[str, object] = {"code": licence.code, "name": licence.name}
+        for cycle in CYCLES:
+            schedule = book.schedule(licence.id, cycle, now)
+            row[cycle] = None if schedule is None else _price_text(schedule, digits)
+        rows.append(row)
+    return rows
+
+
+def _price_text(schedule: Schedule, digits: int) -> str:
+    if len(schedule.tiers) == 1 and schedule.tiers[0].flat == 0:
+        text = price_text(schedule.tiers[0].unit, digits)
+    else:
+        text = f"{schedule.mode} {schedule.spec()}"
+    if schedule.block > 1:
+        text += f" (blocks of {schedule.block})"
+    return text
+
+
+def show_licence(session: Session, *, code: str, now: datetime, digits: int = 2) -> list[dict[str, object]]:
+    """The tier table of a licence's prices in force now: one row per tier and cycle length."""
+    licence = find(session, code)
+    assert licence.id is not None
+    book = PriceBook(session)
+    rows: list[dict[str, object]] = []
+    for cycle in CYCLES:
+        schedule = book.schedule(licence.id, cycle, now)
+        if schedule is None:
+            continue
+        lower = 1
+        for tier in schedule.tiers:
+            rows.append({"licence": code, "cycle": cycle, "mode": schedule.mode, "from": lower,
+                         "upto": tier.upto, "unit_price": price_text(tier.unit, digits),
+                         "flat": price_text(tier.flat, digits),
+                         "block": schedule.block})
+            lower = (tier.upto or 0) + 1
+    return rows
+
+
+def find_meter(session: Session, code: str) -> Meter:
+    meter = session.exec(select(Meter).where(Meter.code == code)).first()
+    if meter is None:
+        raise NotFound(f"no meter '{code}'", "See: seatctl meter list")
+    return meter
+
+
+def meter_schedule(meter: Meter) -> Schedule:
+    return Schedule(parse_tiers(meter.tiers), meter.tier_mode)
+
+
+def add_meter(session: Session, *, code: str, name: str, unit_price: str | None, tiers: str | None,
+              tier_mode: str | None, actor: Actor, now: datetime) -> Meter:
+    actor.require("billing", "add meters")
+    check_code(code, "meter code")
+    schedule = build(unit_price, tiers, tier_mode, None)
+    if session.exec(select(Meter).where(Meter.code == code)).first():
+        raise Refused(f"meter '{code}' already exists", "See: seatctl meter list")
+    meter = Meter(code=code, name=clean_name(name, "a meter name") or code, tiers=schedule.spec(),
+                  tier_mode=schedule.mode, created_at=now)
+    session.add(meter)
+    audit.record(session, at=now, operator=actor.name, action="meter.add", code=code, name=name,
+                 tiers=schedule.spec(), tier_mode=schedule.mode)
+    return meter
+
+
+def meter_rows(session: Session, digits: int = 2) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for m in session.exec(select(Meter).order_by(Meter.code)).all():
+        schedule = meter_schedule(m)
+        flat = len(schedule.tiers) == 1 and not schedule.tiers[0].flat
+        out.append({"code": m.code, "name": m.name,
+                    "unit_price": price_text(schedule.tiers[0].unit, digits) if flat else None,
+                    "tiers": None if flat else f"{m.tier_mode} {m.tiers}"})
+    return out

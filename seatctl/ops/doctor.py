@@ -1,0 +1,128 @@
+"""`seatctl doctor`: the database's own checks and every invariant of SPEC §7, one row each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from seatctl.store.tables import APPEND_ONLY_TABLES
+
+
+@dataclass
+class Check:
+    check: str
+    status: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.check, "status": self.status, "detail": self.detail}
+
+
+def _rows(session: Session, sql: str, limit: int = 5) -> list[tuple]:  # type: ignore[type-arg]
+    return [tuple(r) for r in session.execute(text(sql + f" LIMIT {limit}")).all()]
+
+
+def _violations(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:  # type: ignore[type-arg]
+    if not rows:
+        return Check(name, "ok", ok)
+    shown = "; ".join(describe(r) for r in rows[:5])
+    return Check(name, "FAIL", shown + (" …" if len(rows) >= 5 else ""))
+
+
+def _integrity(session: Session, dialect: str) -> list[Check]:
+    if dialect != "sqlite":
+        return [Check("integrity_check", "ok", f"left to {dialect} itself"),
+                Check("foreign_key_check", "ok", f"enforced by {dialect}")]
+    result = [r[0] for r in session.execute(text("PRAGMA integrity_check")).all()]
+    fks = session.execute(text("PRAGMA foreign_key_check")).all()
+    return [
+        Check("integrity_check", "ok" if result == ["ok"] else "FAIL", "; ".join(result[:5])),
+        Check("foreign_key_check", "FAIL" if fks else "ok",
+              "; ".join(f"{r[0]} row {r[1]} → {r[2]}" for r in fks[:5]) or "no dangling references"),
+    ]
+
+
+def _append_only(session: Session, dialect: str) -> Check:
+    if dialect == "sqlite":
+        names = {r[0] for r in session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+    else:
+        names = {r[0] for r in session.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
+    missing = [f"trg_{t}_no_{v}" for t in APPEND_ONLY_TABLES for v in ("update", "delete")
+               if f"trg_{t}_no_{v}" not in names]
+    return Check("append_only", "FAIL" if missing else "ok",
+                 f"missing triggers: {', '.join(missing)}" if missing else "invoices, lines and events refuse edits")
+
+
+def run_checks(session: Session) -> list[Check]:
+    dialect = session.get_bind().dialect.name
+    checks = _integrity(session, dialect)
+    checks.append(_violations("seat_owned_while_held", _rows(session, """
+        SELECT a.id, s.id FROM assignment a JOIN seat s ON s.id = a.seat_id
+        WHERE s.bought_at > a.assigned_at
+           OR (s.cancelled_at IS NOT NULL AND (a.released_at IS NULL OR a.released_at > s.cancelled_at))"""),
+        lambda r: f"assignment {r[0]} holds seat {r[1]} outside its ownership", "in use ≤ owned at every instant"))
+    checks.append(_violations("one_holder_per_seat", _rows(session, """
+        SELECT a.seat_id, a.id, b.id FROM assignment a JOIN assignment b
+          ON a.seat_id = b.seat_id AND a.id < b.id
+        WHERE a.assigned_at < COALESCE(b.released_at, '9999-12-31')
+          AND b.assigned_at < COALESCE(a.released_at, '9999-12-31')"""),
+        lambda r: f"seat {r[0]} held by assignments {r[1]} and {r[2]} at once", "no seat held twice"))
+    checks.append(_violations("one_seat_per_user_licence", _rows(session, """
+        SELECT a.user_id, a.licence_id FROM assignment a JOIN assignment b
+          ON a.user_id = b.user_id AND a.licence_id = b.licence_id AND a.id < b.id
+        WHERE a.assigned_at < COALESCE(b.released_at, '9999-12-31')
+          AND b.assigned_at < COALESCE(a.released_at, '9999-12-31')"""),
+        lambda r: f"user {r[0]} held licence {r[1]} twice at once", "no user holds a licence twice"))
+    checks.append(_violations("minimums_held", _rows(session, """
+        SELECT ac.slug, l.code, m.quantity, COUNT(s.id) FROM minimum m
+        JOIN account ac ON ac.id = m.account_id JOIN licence l ON l.id = m.licence_id
+        LEFT JOIN seat s ON s.account_id = m.account_id AND s.licence_id = m.licence_id AND s.cancelled_at IS NULL
+        WHERE ac.mode = 'allocation' AND ac.closed_at IS NULL
+        GROUP BY ac.slug, l.code, m.quantity HAVING COUNT(s.id) < m.quantity"""),
+        lambda r: f"'{r[0]}' owns {r[3]} '{r[1]}' seats, minimum {r[2]}", "every allocation account holds its minimums"))
+    checks.append(_violations("one_close_per_period", _rows(session, """
+        SELECT a.account_id, a.period_start FROM closed_period a JOIN closed_period b
+          ON a.account_id = b.account_id AND a.id < b.id
+        WHERE a.period_start < b.period_end AND b.period_start < a.period_end"""),
+        lambda r: f"account {r[0]} period {r[1]} closed twice", "no account period closed twice"))
+    checks.append(_violations("one_invoice_per_period", _rows(session, """
+        SELECT account_id, period_start, COUNT(*) FROM invoice WHERE kind IN ('renewal', 'usage')
+        GROUP BY account_id, period_start, kind HAVING COUNT(*) > 1"""),
+        lambda r: f"account {r[0]} has {r[2]} invoices for {r[1]}", "at most one renewal or usage invoice per period"))
+    checks.append(_violations("gapless_numbers", _rows(session, """
+        SELECT i.series, i.year, COUNT(*), MAX(i.seq), MIN(i.seq), MAX(c.last) FROM invoice i
+        LEFT JOIN invoice_counter c ON c.series = i.series AND c.year = i.year
+        GROUP BY i.series, i.year
+        HAVING COUNT(*) <> MAX(i.seq) OR MIN(i.seq) <> 1 OR MAX(c.last) IS NULL OR MAX(c.last) <> MAX(i.seq)"""),
+        lambda r: f"{r[0]}{r[1]}: {r[2]} invoices, numbers {r[4]}..{r[3]}, counter {r[5]}",
+        "invoice numbers run 1, 2, 3… per series and year"))
+    checks.append(_violations("totals_match_lines", _rows(session, """
+        SELECT i.number, i.total_minor, COALESCE(SUM(l.amount_minor), 0) FROM invoice i
+        LEFT JOIN invoice_line l ON l.invoice_id = i.id
+        GROUP BY i.id, i.number, i.total_minor, i.subtotal_minor, i.tax_minor
+        HAVING i.total_minor <> COALESCE(SUM(l.amount_minor), 0) OR i.total_minor <> i.subtotal_minor + i.tax_minor"""),
+        lambda r: f"{r[0]} total {r[1]} but lines sum to {r[2]}", "each total is the sum of its lines"))
+    checks.append(_every_change_has_event(session))
+    checks.append(_append_only(session, dialect))
+    return checks
+
+
+def _every_change_has_event(session: Session) -> Check:
+    pairs = [
+        ("invoices", "SELECT COUNT(*) FROM invoice WHERE kind <> 'credit'", "invoice.issue"),
+        ("credit notes", "SELECT COUNT(*) FROM invoice WHERE kind = 'credit'", "invoice.void"),
+        ("closed periods", "SELECT COUNT(*) FROM closed_period", "cycle.close"),
+        ("purchases", "SELECT COUNT(*) FROM purchase_order WHERE status = 'confirmed'", "buy"),
+        ("assignments", "SELECT COUNT(*) FROM assignment", "assign"),
+    ]
+    counts = {a: n for a, n in session.execute(text("SELECT action, COUNT(*) FROM event GROUP BY action")).all()}
+    problems = []
+    for what, sql, action in pairs:
+        rows = int(session.execute(text(sql)).scalar() or 0)
+        if rows != counts.get(action, 0):
+            problems.append(f"{rows} {what} but {counts.get(action, 0)} '{action}' events")
+    return Check("every_change_has_event", "FAIL" if problems else "ok",
+                 "; ".join(problems) or "invoices, closes, purchases and assignments all have their events")

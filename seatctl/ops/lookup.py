@@ -1,0 +1,141 @@
+"""Finding rows every noun needs: accounts (and whom they invoice), users, plans' terms, seat pools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, true
+from sqlmodel import Session, col, select
+
+from seatctl.errors import NotFound
+from seatctl.rules.periods import Period, local_midnight
+from seatctl.rules.terms import NO_PLAN, Terms
+from seatctl.store.tables import Account, Assignment, Plan, PlanAllowance, PlanInclude, Seat, User, account_table
+
+
+def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
+    query = select(Account).where(Account.slug == slug)
+    if lock:  # a row lock on PostgreSQL (re-read, not taken from the session); SQLite holds the file lock
+        query = query.with_for_update().execution_options(populate_existing=True)
+    account = session.exec(query).first()
+    if account is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return account
+
+
+def subtree_ids(session: Session, root_id: int) -> list[int]:
+    """The account and every descendant (reseller → customer → site)."""
+    a = account_table.c
+    children: dict[int | None, list[int]] = {}
+    for account_id, parent_id in session.exec(select(a.id, a.parent_id)).all():
+        children.setdefault(parent_id, []).append(int(account_id))
+    out, stack = [], [root_id]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(children.get(current, []))
+    return out
+
+
+def account_ids(session: Session, slug: str | None, tree: bool) -> list[int] | None:
+    """None means every account."""
+    if slug is None:
+        return None
+    # Core, not ORM, like the rest of the read path: `status` never configures the mappers.
+    found = session.exec(select(account_table.c.id).where(account_table.c.slug == slug)).first()
+    if found is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return subtree_ids(session, found) if tree else [found]
+
+
+def in_accounts(column, ids: list[int] | None):  # type: ignore[no-untyped-def]
+    return true() if ids is None else col(column).in_(ids)
+
+
+def invoicing_account(session: Session, account: Account) -> Account:
+    """The account whose invoices carry this account's lines: itself, or the nearest ancestor
+    it is billed via."""
+    while account.billed_via_parent and account.parent_id is not None:
+        parent = session.get(Account, account.parent_id)
+        assert parent is not None
+        account = parent
+    return account
+
+
+def current_period(account: Account) -> Period:
+    return Period(account.period_start, account.period_end)
+
+
+def period_start_at(account: Account) -> datetime:
+    return local_midnight(account.period_start, account.timezone)
+
+
+def billed_group(session: Session, root: Account) -> list[Account]:
+    """The invoicing account and every descendant billed via it, still open, root first."""
+    members = [root]
+    frontier = [root.id]
+    while frontier:
+        children = session.exec(select(Account).where(
+            col(Account.parent_id).in_(frontier), Account.billed_via_parent == True,  # noqa: E712
+            col(Account.closed_at).is_(None)).order_by(Account.slug)).all()
+        members.extend(children)
+        frontier = [c.id for c in children]
+    return members
+
+
+def find_user(session: Session, account: Account, email: str) -> User:
+    key = email.strip().lower()
+    user = session.exec(select(User).where(User.account_id == account.id, User.email == key)).first()
+    if user is None:
+        raise NotFound(f"no user '{email}' in account '{account.slug}'", f"See: seatctl user list {account.slug}")
+    return user
+
+
+def terms(session: Session, plan_id: int | None) -> Terms:
+    if plan_id is None:
+        return NO_PLAN
+    plan = session.get(Plan, plan_id)
+    assert plan is not None
+    includes = {i.licence_id: i.quantity for i in session.exec(select(PlanInclude).where(PlanInclude.plan_id == plan_id))}
+    allowances = {a.meter_id: a.quantity
+                  for a in session.exec(select(PlanAllowance).where(PlanAllowance.plan_id == plan_id))}
+    return Terms(plan, includes, allowances)
+
+
+def find_plan(session: Session, code: str) -> Plan:
+    plan = session.exec(select(Plan).where(Plan.code == code)).first()
+    if plan is None:
+        raise NotFound(f"no plan '{code}'", "See: seatctl plan list")
+    return plan
+
+
+def owned_now(session: Session, account_id: int, licence_id: int) -> int:
+    return int(session.exec(
+        select(func.count()).select_from(Seat).where(
+            Seat.account_id == account_id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None),
+        )
+    ).one())
+
+
+def in_use_now(session: Session, account_id: int, licence_id: int) -> int:
+    return int(session.exec(
+        select(func.count()).select_from(Assignment).where(
+            Assignment.account_id == account_id, Assignment.licence_id == licence_id,
+            col(Assignment.released_at).is_(None),
+        )
+    ).one())
+
+
+def free_seat_ids(session: Session, account_id: int, licence_id: int, limit: int) -> list[int]:
+    """Owned, uncancelled seats nobody holds, oldest first."""
+    held = select(Assignment.seat_id).where(
+        col(Assignment.released_at).is_(None), col(Assignment.seat_id).is_not(None),
+        Assignment.account_id == account_id, Assignment.licence_id == licence_id,
+    )
+    rows = session.exec(
+        select(Seat.id).where(
+            Seat.account_id == account_id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None),
+            col(Seat.id).not_in(held),
+        ).order_by(col(Seat.id)).limit(limit)
+    ).all()
+    return [int(r) for r in rows if r is not None]

@@ -1,0 +1,110 @@
+"""Plan changes and metered usage: the write side of plans, through the ledger's one write path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from seatctl import clock
+from seatctl.errors import Refused, SeatctlError, UsageError
+from seatctl.ops.catalogue import find_meter
+from seatctl.ops.lookup import period_start_at
+from seatctl.ops.write import for_write
+from seatctl.rules.books import Books
+from seatctl.rules.csvfile import read_csv
+from seatctl.rules.roles import Actor
+from seatctl.store import audit
+from seatctl.store.tables import Account, UsageRecord
+
+
+@dataclass
+class UsageInput:
+    account: str
+    meter: str
+    quantity: int
+    at: datetime | None
+    external_id: str | None
+    row: str = ""
+
+
+def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now: datetime,
+                 books: Books) -> dict[str, int]:
+    """Store metered usage, all or nothing; a repeated id (in the ledger or the batch) is ignored."""
+    actor.require("operator", "record usage")
+    ids = [i.external_id for i in items if i.external_id]
+    known = set(session.exec(select(UsageRecord.external_id).where(col(UsageRecord.external_id).in_(ids))).all()) \
+        if ids else set()
+    accounts: dict[str, Account] = {}
+    rows: list[dict[str, object]] = []
+    quantities: list[int] = []
+    ignored = 0
+    for item in items:
+        where = f"row {item.row}: " if item.row else ""
+        if item.quantity < 0:
+            raise UsageError(f"{where}quantity {item.quantity} is negative", "Quantities are whole numbers ≥ 0")
+        if item.external_id and item.external_id in known:
+            ignored += 1
+            continue
+        try:
+            if item.account not in accounts:
+                accounts[item.account] = for_write(session, item.account, actor=actor, now=now, books=books)
+            meter = find_meter(session, item.meter)
+        except SeatctlError as err:  # name the row of a file
+            if where:
+                err.what = where + err.what
+            raise
+        account = accounts[item.account]
+        at = item.at or now
+        if at > now:
+            raise Refused(f"{where}usage at {at.isoformat()}Z is in the future", "Record usage once it happened")
+        if at < account.created_at:
+            raise Refused(f"{where}usage at {at.isoformat()}Z is before account '{account.slug}' existed",
+                          "Check the date")
+        if at < period_start_at(account):
+            raise Refused(f"{where}usage at {at.isoformat()}Z falls in a period already closed",
+                          f"Periods close at their end; the current one began {account.period_start}")
+        if item.external_id:
+            known.add(item.external_id)
+        quantities.append(item.quantity)
+        rows.append({"account_id": account.id, "meter_id": meter.id, "quantity": item.quantity, "at": at,
+                     "external_id": item.external_id, "recorded_at": now, "recorded_by": actor.name})
+    if rows:
+        session.execute(insert(UsageRecord), rows)
+        for account in accounts.values():
+            mine = [item_quantity for r, item_quantity in zip(rows, quantities, strict=True)
+                    if r["account_id"] == account.id]
+            if mine:
+                audit.record(session, at=now, operator=actor.name, action="usage.record", account_id=account.id,
+                             quantity=sum(mine), records=len(mine))
+    return {"recorded": len(rows), "ignored": ignored}
+
+
+def read_usage_csv(path: str) -> list[UsageInput]:
+    out = []
+    for row in read_csv(path, ("account", "meter", "quantity"), ("at", "id")):
+        where = f"row {row['_row']} of '{path}': "
+        try:
+            quantity = int(row.get("quantity", ""))
+        except ValueError:
+            raise UsageError(f"{where}quantity '{row.get('quantity')}' is not a whole number", "Fix that row") from None
+        if quantity < 0:
+            raise UsageError(f"{where}quantity {quantity} is negative", "Quantities are whole numbers ≥ 0")
+        if not row.get("account") or not row.get("meter"):
+            raise UsageError(f"{where}account and meter are required", "Fill both columns")
+        try:
+            at = clock.parse_instant(row["at"]) if row.get("at") else None
+        except UsageError:
+            raise UsageError(f"{where}'{row['at']}' is not an ISO-8601 instant", "e.g. 2026-11-16T09:30:00Z") from None
+        out.append(UsageInput(row["account"], row["meter"], quantity, at, row.get("id") or None, row["_row"]))
+    return out
+
+
+
+
+
+
+
+

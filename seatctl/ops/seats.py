@@ -1,0 +1,215 @@
+"""Seat pools: counts, free seats, and purchases (the prorated charge and its invoice)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select as core_select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from seatctl.errors import Refused
+from seatctl.ops import catalogue
+from seatctl.ops.catalogue import PriceBook, require_schedule
+from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now
+from seatctl.ops.orders import buy, confirm_purchase
+from seatctl.ops.write import for_write
+from seatctl.rules.books import Books
+from seatctl.rules.roles import Actor
+from seatctl.store import audit
+from seatctl.store.tables import Account, Assignment, Licence, Operator, User
+
+
+@dataclass
+class Missing:
+    licence: Licence
+    needed: int
+    in_use: int
+    total: int
+
+
+class NoFreeSeat(Refused):
+    """An assignment refused for want of free seats; the caller records the denials."""
+
+    def __init__(self, account: Account, missing: list[Missing], user: str | None) -> None:
+        first = missing[0]
+        what = "; ".join(
+            f"no free '{m.licence.code}' seat in account '{account.slug}' ({m.in_use} of {m.total} in use)"
+            if m.needed == 1 else
+            f"{m.needed} '{m.licence.code}' seats missing in account '{account.slug}' ({m.in_use} of {m.total} in use)"
+            for m in missing
+        )
+        hint = f"Buy one: seatctl buy {account.slug} {first.licence.code} 1" if first.needed == 1 and len(missing) == 1 \
+            else "Buy them: " + " && ".join(f"seatctl buy {account.slug} {m.licence.code} {m.needed}" for m in missing)
+        super().__init__(what, hint)
+        self.account_id = account.id
+        self.missing = missing
+        self.user = user
+
+
+def record_denials(session: Session, err: NoFreeSeat, *, actor: Actor, now: datetime) -> None:
+    """The denial events of a refused assignment, in a transaction of their own."""
+    for m in err.missing:
+        audit.record(session, at=now, operator=actor.name, action="denial", account_id=err.account_id,
+                     licence_id=m.licence.id, quantity=m.needed, licence=m.licence.code, user=err.user,
+                     in_use=m.in_use, total=m.total)
+
+
+@dataclass
+class AssignResult:
+    account: str
+    user: str | None
+    assigned: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    bought: list[dict[str, object]] = field(default_factory=list)
+    orders: list[dict[str, object]] = field(default_factory=list)
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"account": self.account, "user": self.user, "assigned": self.assigned,
+                                  "released": self.released, "unchanged": self.unchanged}
+        if self.bought:
+            out["bought"] = self.bought
+        if self.orders:
+            out["orders"] = self.orders
+        return out
+
+
+def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_missing: bool = False,
+           actor: Actor, now: datetime, books: Books) -> AssignResult:
+    """Give each (email, licence) a seat: all or nothing. Returns one result for the batch."""
+    actor.require("operator", "assign seats")
+    account = for_write(session, slug, actor=actor, now=now, books=books)
+    assert account.id is not None
+    if account.status == "suspended":
+        raise Refused(f"account '{slug}' is suspended", f"Reactivate it first: seatctl account activate {slug}")
+    users: dict[str, Any] = {}
+    licences: dict[str, Licence] = {}
+    todo: list[tuple[Any, Licence]] = []
+    result = AssignResult(slug, pairs[0][0] if len({e for e, _ in pairs}) == 1 else None)
+    held = set(session.exec(select(Assignment.user_id, Assignment.licence_id).where(
+        Assignment.account_id == account.id, col(Assignment.released_at).is_(None))).all())
+    known = _users_by_email(session, account, {email.strip().lower() for email, _ in pairs})
+    seen = set()
+    for email, code in pairs:
+        key = email.strip().lower()
+        if key not in users:
+            user = known.get(key) or find_user(session, account, key)  # NotFound names the first unknown
+            if user.status != "active":
+                raise Refused(f"user '{user.email}' is inactive", f"Activate first: seatctl user activate {slug} {user.email}")
+            users[key] = user
+        if code not in licences:
+            licences[code] = catalogue.find(session, code)
+        user, licence = users[key], licences[code]
+        if (user.id, licence.id) in held or (user.id, licence.id) in seen:
+            result.unchanged.append(code)
+            continue
+        seen.add((user.id, licence.id))
+        todo.append((user, licence))
+    if account.mode == "peak":
+        book = PriceBook(session)
+        for licence in {lic.code: lic for _, lic in todo}.values():
+            require_schedule(book, licence, account.cycle, now)
+        _insert_assignments(session, account, [(u, lic, None) for u, lic in todo], now)
+    else:
+        need = Counter(lic.code for _, lic in todo)
+        free: dict[str, list[int]] = {}
+        missing = []
+        for code, count in need.items():
+            licence = licences[code]
+            assert licence.id is not None
+            free[code] = free_seat_ids(session, account.id, licence.id, count)
+            if len(free[code]) < count:
+                owned = owned_now(session, account.id, licence.id)
+                missing.append(Missing(licence, count - len(free[code]), in_use_now(session, account.id, licence.id), owned))
+        if missing and not buy_missing:
+            raise NoFreeSeat(account, missing, result.user)
+        if missing:
+            book = PriceBook(session)
+            if not actor.can("billing"):
+                # An operator may only request: file pending orders, assign nothing (all or nothing).
+                for m in missing:
+                    p = buy(session, slug=slug, code=m.licence.code, quantity=m.needed, actor=actor, now=now, books=books)
+                    result.orders.append(p.as_dict(books))
+                approvers = ", ".join(_approvers(session)) or "an operator with the billing role"
+                ids = ", ".join(str(o["order"]) for o in result.orders)
+                result.note = (f"{NoFreeSeat(account, missing, result.user).what}; filed order {ids}. "
+                               f"{approvers} can approve it: seatctl order approve {result.orders[0]['order']}")
+                result.unchanged = []
+                return result
+            for m in missing:
+                p = confirm_purchase(session, account, m.licence, m.needed, now=now, books=books, book=book, actor=actor)
+                result.bought.append(p.as_dict(books))
+                assert m.licence.id is not None
+                free[m.licence.code] = free_seat_ids(session, account.id, m.licence.id, need[m.licence.code])
+        seats = {code: iter(ids) for code, ids in free.items()}  # each free seat once, oldest first
+        _insert_assignments(session, account, [(user, licence, next(seats[licence.code])) for user, licence in todo],
+                            now)
+    result.assigned = [lic.code for _, lic in todo]
+    audit.insert_rows(session, [
+        audit.row(at=now, operator=actor.name, action="assign", account_id=account.id, licence_id=licence.id,
+                  quantity=1, user=user.email, licence=licence.code)
+        for user, licence in todo])
+    return result
+
+
+def _users_by_email(session: Session, account: Account, emails: set[str]) -> dict[str, Any]:
+    """The account's users with these e-mails (id, email, status), read a few hundred at a time."""
+    found: dict[str, Any] = {}
+    wanted = sorted(emails)
+    table = User.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(wanted), 500):
+        for row in session.connection().execute(
+            core_select(table.c.id, table.c.email, table.c.status).where(
+                table.c.account_id == account.id, table.c.email.in_(wanted[i:i + 500]))
+        ):
+            found[row.email] = row
+    return found
+
+
+def _approvers(session: Session) -> list[str]:
+    return list(session.exec(select(Operator.name).where(col(Operator.role).in_(("billing", "owner")))
+                             .order_by(Operator.name)).all())
+
+
+def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any, Licence, int | None]],
+                        now: datetime) -> None:
+    if rows:
+        session.flush()
+        session.connection().execute(Assignment.__table__.insert(), [  # type: ignore[attr-defined]
+            {"account_id": account.id, "licence_id": lic.id, "user_id": user.id, "seat_id": seat,
+             "assigned_at": now} for user, lic, seat in rows
+        ])
+
+
+def release(session: Session, *, slug: str, email: str, codes: list[str], actor: Actor, now: datetime,
+            books: Books) -> AssignResult:
+    actor.require("operator", "release seats")
+    account = for_write(session, slug, actor=actor, now=now, books=books)
+    user = find_user(session, account, email)
+    result = AssignResult(slug, user.email)
+    for code in codes:
+        catalogue.find(session, code)
+    released = _release(session, account, user, codes, now=now)
+    result.released = released
+    result.unchanged = [c for c in codes if c not in released]
+    for code in released:
+        audit.record(session, at=now, operator=actor.name, action="release", account_id=account.id,
+                     licence_id=catalogue.find(session, code).id, quantity=1, user=user.email, licence=code)
+    return result
+
+
+def _release(session: Session, account: Account, user: User, codes: list[str] | None, *, now: datetime) -> list[str]:
+    query = (select(Assignment.id, Licence.code).join(Licence, Licence.id == Assignment.licence_id)
+             .where(Assignment.user_id == user.id, col(Assignment.released_at).is_(None)))
+    if codes is not None:
+        query = query.where(col(Licence.code).in_(codes))
+    rows = session.exec(query.order_by(Licence.code)).all()
+    if rows:
+        session.execute(update(Assignment).where(col(Assignment.id).in_([r[0] for r in rows]))
+                        .values(released_at=now))
+    return [r[1] for r in rows]

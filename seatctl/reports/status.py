@@ -1,0 +1,103 @@
+"""Support tables: seat status, users by role, denials, revenue (usage is in usage.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from seatctl.errors import NotFound
+from seatctl.ops.lookup import account_ids, in_accounts
+from seatctl.rules.periods import local_midnight
+from seatctl.store.tables import (
+    account_table,
+    assignment_table,
+    licence_table,
+    meter_table,
+    minimum_table,
+    plan_allowance_table,
+    plan_include_table,
+    plan_table,
+    purchase_order_table,
+    seat_table,
+    usage_record_table,
+)
+
+
+def status_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
+    """Per account and licence: in_use, free, total, minimum, buying (free/total null in peak mode).
+
+    Core statements on the tables, not ORM ones: `status` is typed all day, and a process that
+    runs no ORM query never pays for configuring the mappers."""
+    ids = account_ids(session, slug, tree)
+    s, h, m, o, a = seat_table.c, assignment_table.c, minimum_table.c, purchase_order_table.c, account_table.c
+    owned = {(acc, lic): n for acc, lic, n in session.exec(
+        select(s.account_id, s.licence_id, func.count()).where(
+            s.cancelled_at.is_(None), in_accounts(s.account_id, ids)
+        ).group_by(s.account_id, s.licence_id)).all()}
+    in_use = {(acc, lic): n for acc, lic, n in session.exec(
+        select(h.account_id, h.licence_id, func.count()).where(
+            h.released_at.is_(None), in_accounts(h.account_id, ids)
+        ).group_by(h.account_id, h.licence_id)).all()}
+    minimum = {(acc, lic): n for acc, lic, n in session.exec(
+        select(m.account_id, m.licence_id, m.quantity).where(m.quantity > 0, in_accounts(m.account_id, ids))).all()}
+    buying = {(acc, lic): int(n) for acc, lic, n in session.exec(
+        select(o.account_id, o.licence_id, func.sum(o.quantity)).where(
+            o.status == "pending", in_accounts(o.account_id, ids)
+        ).group_by(o.account_id, o.licence_id)).all()}
+    accounts: dict[int, Any] = {row[0]: row for row in session.exec(
+        select(a.id, a.slug, a.mode, a.plan_id).where(in_accounts(a.id, ids))).all()}
+    included: dict[int, dict[int, int]] = {}
+    i = plan_include_table.c
+    for plan_id, licence_id, quantity in session.exec(select(i.plan_id, i.licence_id, i.quantity)).all():
+        included.setdefault(plan_id, {})[licence_id] = quantity
+    for account in accounts.values():  # a plan's included seats are a minimum too
+        for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
+            key = (account.id, licence_id)
+            minimum[key] = max(minimum.get(key, 0), quantity)
+    keys = set(owned) | set(in_use) | set(minimum) | set(buying)
+    codes: dict[int, str] = dict(session.exec(select(licence_table.c.id, licence_table.c.code)).all())
+    rows = []
+    for account_id, licence_id in keys:
+        account = accounts[account_id]
+        used = in_use.get((account_id, licence_id), 0)
+        total = owned.get((account_id, licence_id), 0)
+        peak = account.mode == "peak"
+        rows.append({
+            "account": account.slug, "licence": codes[licence_id], "in_use": used,
+            "free": None if peak else total - used, "total": None if peak else total,
+            "minimum": minimum.get((account_id, licence_id), 0), "buying": buying.get((account_id, licence_id), 0),
+        })
+    return sorted(rows, key=lambda r: (str(r["account"]), str(r["licence"])))
+
+
+
+
+
+
+
+
+def allowance_rows(session: Session, slug: str) -> list[dict[str, object]]:
+    """This period's use of each metered service against the plan's allowance (for `status`; Core
+    statements, like `status_rows`)."""
+    a, u, p, w = account_table.c, usage_record_table.c, plan_table.c, plan_allowance_table.c
+    account: Any = session.exec(select(a.id, a.slug, a.plan_id, a.period_start, a.timezone).where(a.slug == slug)).first()
+    if account is None:
+        raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    plan_code = None
+    allowances: dict[int, int] = {}
+    if account.plan_id is not None:
+        plan_code = session.exec(select(p.code).where(p.id == account.plan_id)).one()
+        allowances = dict(session.exec(select(w.meter_id, w.quantity).where(w.plan_id == account.plan_id)).all())
+    used: dict[int, int] = dict(session.exec(select(u.meter_id, func.sum(u.quantity)).where(
+        u.account_id == account.id, u.at >= local_midnight(account.period_start, account.timezone))
+        .group_by(u.meter_id)).all())
+    codes: dict[int, str] = dict(session.exec(select(meter_table.c.id, meter_table.c.code)).all())
+    rows: list[dict[str, object]] = []
+    for meter_id in sorted(set(used) | set(allowances), key=lambda m: codes[m]):
+        quantity = int(used.get(meter_id) or 0)
+        allowance = allowances.get(meter_id, 0)
+        rows.append({"account": account.slug, "plan": plan_code, "meter": codes[meter_id], "used": quantity,
+                     "allowance": allowance, "overage": max(0, quantity - allowance)})
+    return rows

@@ -1,0 +1,72 @@
+"""Events: one append-only record per change, written in the change's own transaction."""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlmodel import Session
+
+from seatctl.store.tables import Event
+
+
+def row(
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    account_id: int | None = None,
+    licence_id: int | None = None,
+    quantity: int | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """One event as the values of a Core insert (for writing many in one statement)."""
+    return {
+        "at": at, "operator": operator, "action": action, "account_id": account_id, "licence_id": licence_id,
+        "quantity": quantity, "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
+    }
+
+
+@functools.cache
+def _insert_event() -> Any:
+    return Event.__table__.insert()  # type: ignore[attr-defined]
+
+
+def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """Write events built by `row`, in order, in one executemany (the caller's transaction). With a
+    Session, flush first so events it holds keep their order before these."""
+    if not rows:
+        return
+    if isinstance(conn, Session):
+        conn.flush()
+        conn = conn.connection()
+    conn.execute(_insert_event(), rows)
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    account_id: int | None = None,
+    licence_id: int | None = None,
+    quantity: int | None = None,
+    **details: Any,
+) -> None:
+    session.add(
+        Event(
+            at=at,
+            operator=operator,
+            action=action,
+            account_id=account_id,
+            licence_id=licence_id,
+            quantity=quantity,
+            details=json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
+        )
+    )
+
+
