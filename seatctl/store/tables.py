@@ -380,6 +380,9 @@ invoice_line_table = Table(
     Column("period_days", Integer, nullable=False),
     Column("amount_minor", Integer, nullable=False),
     UniqueConstraint("invoice_id", "line_no", name="uq_invoice_line_invoice_no"),
+    # The unit price as shown, exact decimal text (a metered unit price keeps up to 6 decimals); NULL on
+    # lines written before revision 0002, which show unit_price_minor.
+    Column("unit_price", String),
 )
 
 
@@ -399,6 +402,7 @@ class InvoiceLine(Row):
     days: int
     period_days: int
     amount_minor: int
+    unit_price: str | None  # exact decimal text; None on lines written before revision 0002
 
 
 invoice_counter_table = Table(
@@ -575,6 +579,43 @@ class UsageRecord(Row):
     recorded_by: str
 
 
+waitlist_table = Table(
+    "waitlist", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("licence_id", Integer, ForeignKey("licence.id"), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("requested_by", String, nullable=False),
+    Column("source", String(16), nullable=False),  # assign, sync
+    Column("resolved_at", DateTime),
+    Column("resolution", String(16)),  # seated, cancelled, dropped
+    Column("assignment_id", Integer, ForeignKey("assignment.id")),
+    CheckConstraint("source IN ('assign','sync')", name="source"),
+    CheckConstraint("resolution IS NULL OR resolution IN ('seated','cancelled','dropped')", name="resolution"),
+    CheckConstraint("(resolved_at IS NULL) = (resolution IS NULL)", name="resolved"),
+    Index("ix_waitlist_account_licence", "account_id", "licence_id", "resolved_at", "id"),
+    # At most one open request per user and licence (PostgreSQL's predicate is named in the migration).
+    Index("uq_waitlist_open_user_licence", "user_id", "licence_id", unique=True,
+          sqlite_where=text("resolved_at IS NULL")),
+)
+
+
+class Waitlist(Row):
+    """An assignment waiting for a free seat, seated oldest first; resolved requests are kept."""
+
+    id: int
+    account_id: int
+    user_id: int
+    licence_id: int
+    requested_at: datetime
+    requested_by: str
+    source: str  # assign, sync
+    resolved_at: datetime | None
+    resolution: str | None  # seated, cancelled, dropped
+    assignment_id: int | None
+
+
 for _row, _table in (
     (Setting, setting_table),
     (Operator, operator_table),
@@ -596,6 +637,7 @@ for _row, _table in (
     (PlanAllowance, plan_allowance_table),
     (Meter, meter_table),
     (UsageRecord, usage_record_table),
+    (Waitlist, waitlist_table),
 ):
     _registry.map_imperatively(_row, _table)
     _row.__table__ = _table
