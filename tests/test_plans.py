@@ -296,8 +296,8 @@ def test_a_tiered_meter_bills_its_overage_through_the_tiers(ledger):
     record(ledger, 2000, "2026-11-05T10:00:00Z", meter="calls")
     [row] = close(ledger, DEC1)
     [line] = meter_lines(show(ledger, row["invoice"]))
-    # overage 1500: 1000 × 0.05 + 500 × 0.03 = 65.00; unit price 65.00 / 1500
-    assert (line["meter"], line["quantity"], line["amount"], line["unit_price"]) == ("calls", 1500, "65.00", "0.04")
+    # overage 1500: 1000 × 0.05 + 500 × 0.03 = 65.00; unit price 65.00 / 1500 to 6 decimals (SPEC, invoice show)
+    assert (line["meter"], line["quantity"], line["amount"], line["unit_price"]) == ("calls", 1500, "65.00", "0.043333")
     assert row["total"] == "85.00"
 
 

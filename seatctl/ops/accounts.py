@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from seatctl.errors import Refused, UsageError
 from seatctl.ops import catalogue
 from seatctl.ops.catalogue import PriceBook, require_schedule
-from seatctl.ops.invoices import Draft, fee_line, issue, seat_line
+from seatctl.ops.invoices import issue
 from seatctl.ops.lookup import (
     billed_group,
     current_period,
@@ -21,6 +21,7 @@ from seatctl.ops.lookup import (
     find_plan,
     invoicing_account,
     owned_now,
+    period_days,
     period_start_at,
     terms,
 )
@@ -28,6 +29,7 @@ from seatctl.ops.orders import confirm_purchase
 from seatctl.ops.plans import apply_plan_now
 from seatctl.ops.write import for_write
 from seatctl.rules.books import Books
+from seatctl.rules.charges import Draft, fee_line, flat_unit, seat_line
 from seatctl.rules.names import clean_name
 from seatctl.rules.periods import CYCLES, check_timezone, local_date, local_midnight, period_containing
 from seatctl.rules.roles import Actor
@@ -270,7 +272,7 @@ def _bill_trial_seats(session: Session, account: Account, *, actor: Actor, now: 
     fee = plan.fee(account.cycle)
     if plan.plan is not None and fee:
         lines.append(fee_line(account_id=account.id, plan_code=plan.plan.code, plan_name=plan.plan.name, fee=fee,
-                              start=day, end=period.end, period_days=period.days, books=books,
+                              start=day, end=period.end, period_days=period_days(account), books=books,
                               what="from trial conversion"))
     for licence_id, quantity in session.exec(
         select(Seat.licence_id, func.count()).where(Seat.account_id == account.id, col(Seat.cancelled_at).is_(None))
@@ -279,11 +281,12 @@ def _bill_trial_seats(session: Session, account: Account, *, actor: Actor, now: 
         licence = session.get(Licence, licence_id)
         assert licence is not None
         beyond = max(0, quantity - plan.included(licence_id))
-        whole = require_schedule(book, licence, account.cycle, period_start_at(account)).price(beyond) if beyond \
-            else Decimal(0)
-        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity, whole_period=whole,
-                               start=day, end=period.end, period_days=period.days, books=books,
-                               what="from trial conversion"))
+        schedule = require_schedule(book, licence, account.cycle, period_start_at(account)) if beyond else None
+        lines.append(seat_line(account_id=account.id, licence=licence, quantity=quantity,
+                               whole_period=schedule.price(beyond) if schedule else Decimal(0), start=day,
+                               end=period.end, period_days=period_days(account), books=books,
+                               what="from trial conversion",
+                               unit=flat_unit(schedule) if schedule is not None and beyond == quantity else None))
     if not lines:
         return None
     payer = invoicing_account(session, account)

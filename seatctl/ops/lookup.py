@@ -8,6 +8,7 @@ from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound
+from seatctl.rules.charges import whole_period_days
 from seatctl.rules.periods import Period, local_midnight
 from seatctl.rules.terms import NO_PLAN, Terms
 from seatctl.store.tables import Account, Assignment, Plan, PlanAllowance, PlanInclude, Seat, User, account_table
@@ -64,6 +65,12 @@ def invoicing_account(session: Session, account: Account) -> Account:
 
 def current_period(account: Account) -> Period:
     return Period(account.period_start, account.period_end)
+
+
+def period_days(account: Account) -> int:
+    """The days of the whole period the account's current one is priced against (SPEC §3: a short
+    period is a part of the whole period that ends with it)."""
+    return whole_period_days(account.period_start, account.anchor, account.cycle)
 
 
 def period_start_at(account: Account) -> datetime:

@@ -11,10 +11,11 @@ from sqlmodel import Session, select
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.ops import catalogue
 from seatctl.ops.catalogue import PriceBook, require_schedule
-from seatctl.ops.invoices import Draft, complete, issue, seat_line
-from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_start_at, terms
+from seatctl.ops.invoices import Issued, issue
+from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_days, period_start_at, terms
 from seatctl.ops.write import for_write
 from seatctl.rules.books import Books
+from seatctl.rules.charges import Draft, flat_unit, seat_line, total_of
 from seatctl.rules.money import format_minor
 from seatctl.rules.periods import local_date
 from seatctl.rules.roles import Actor
@@ -149,8 +150,10 @@ def quote_draft(
     whole = max(Decimal(0), schedule.price(max(0, before + quantity - included))
                 - schedule.price(max(0, before - included)))
     day = max(local_date(now, account.timezone), period.start)
+    unit = flat_unit(schedule)
     line = seat_line(account_id=account.id, licence=licence, quantity=quantity, whole_period=whole,
-                     start=day, end=period.end, period_days=period.days, books=books, what=what)
+                     start=day, end=period.end, period_days=period_days(account), books=books, what=what,
+                     unit=unit if unit is not None and whole == unit * quantity else None)
     payer = invoicing_account(session, account)
     return Draft(account_id=int(payer.id or 0), kind="purchase", period_start=day, period_end=period.end,
                  lines=[line])
@@ -177,7 +180,7 @@ def confirm_purchase(
             f"Assign directly: seatctl assign {account.slug} EMAIL {licence.code}",
         )
     draft = quote_draft(session, account, licence, quantity, now=now, books=books, book=book, what=what)
-    invoice: Invoice | None = None
+    invoice: Issued | None = None
     if account.status != "trial":
         payer = invoicing_account(session, account)
         invoice = issue(session, draft, books=books, at=now, actor=actor, discount=_discount(payer))
@@ -207,7 +210,6 @@ def _discount(account: Account) -> Decimal | None:
 
 def quote_total(session: Session, draft: Draft, account: Account, books: Books) -> int:
     """What the purchase would bill, discount and tax included (0 for a trial)."""
-    if account.status == "trial" or draft.billable_minor == 0:
+    if account.status == "trial":
         return 0
-    _, subtotal, tax = complete(draft, books=books, discount=_discount(invoicing_account(session, account)))
-    return subtotal + tax
+    return total_of(draft, books=books, discount=_discount(invoicing_account(session, account)))

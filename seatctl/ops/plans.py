@@ -6,23 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from seatctl.errors import Refused, UsageError
 from seatctl.ops import catalogue
 from seatctl.ops.catalogue import find_meter
-from seatctl.ops.cycles import provision_included
-from seatctl.ops.invoices import Draft, fee_line, issue
-from seatctl.ops.lookup import current_period, find_plan, invoicing_account, terms
+from seatctl.ops.invoices import issue
+from seatctl.ops.lookup import current_period, find_plan, invoicing_account, owned_now, period_days, terms
 from seatctl.ops.write import for_write
 from seatctl.rules.books import Books
+from seatctl.rules.charges import Draft, fee_line
 from seatctl.rules.money import parse_amount, price_text
 from seatctl.rules.names import clean_name
 from seatctl.rules.periods import local_date
 from seatctl.rules.roles import Actor
 from seatctl.rules.terms import Terms
 from seatctl.store import audit
-from seatctl.store.tables import Account, Licence, Meter, Plan, PlanAllowance, PlanInclude
+from seatctl.store.tables import Account, Licence, Meter, Plan, PlanAllowance, PlanInclude, Seat
 
 
 def parse_pairs(text: str | None, what: str) -> dict[str, int]:
@@ -98,6 +99,19 @@ def _fee(plan: Plan, cycle: str) -> Decimal:
     return fee
 
 
+def provision_included(session: Session, account: Account, plan: Terms, *, at: datetime) -> int:
+    """Add the plan's included seats the account does not own yet, at no charge."""
+    assert account.id is not None
+    added = 0
+    for licence_id, included in plan.includes.items():
+        missing = included - owned_now(session, account.id, licence_id)
+        if missing > 0:
+            session.execute(insert(Seat), [{"account_id": account.id, "licence_id": licence_id, "bought_at": at}
+                                           for _ in range(missing)])
+            added += missing
+    return added
+
+
 def apply_plan_now(session: Session, account: Account, plan: Plan, *, actor: Actor, now: datetime,
                    books: Books) -> str | None:
     """Put the account on `plan` from now: charge the fee difference for the days left (never negative),
@@ -115,7 +129,7 @@ def apply_plan_now(session: Session, account: Account, plan: Plan, *, actor: Act
         day = max(local_date(now, account.timezone), period.start)
         what = "from " + day.isoformat() if old.plan is None else f"upgrade from {old.plan.code}"
         line = fee_line(account_id=account.id, plan_code=plan.code, plan_name=plan.name, fee=difference, start=day,
-                        end=period.end, period_days=period.days, books=books, what=what)
+                        end=period.end, period_days=period_days(account), books=books, what=what)
         payer = invoicing_account(session, account)
         invoice = issue(session, Draft(account_id=int(payer.id or 0), kind="purchase", period_start=day,
                                        period_end=period.end, lines=[line]),

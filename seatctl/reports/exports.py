@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound
+from seatctl.ops.invoices import unit_price_text
 from seatctl.rules.books import Books
 from seatctl.rules.money import format_minor
 from seatctl.rules.periods import local_date
@@ -43,7 +44,7 @@ def export_rows(session: Session, *, books: Books, account: str | None = None, k
             "invoice_account": slugs[invoice.account_id], "currency": invoice.currency, "line_no": line.line_no,
             "account": slugs[line.account_id], "licence": codes.get(line.licence_id) if line.licence_id else None,
             "meter": meters.get(line.meter_id) if line.meter_id else None, "description": line.description,
-            "quantity": line.quantity, "unit_price": format_minor(line.unit_price_minor, books.digits),
+            "quantity": line.quantity, "unit_price": unit_price_text(line, books.digits),
             "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat(),
             "days": line.days, "period_days": line.period_days,
             "amount": format_minor(line.amount_minor, books.digits),

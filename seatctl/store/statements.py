@@ -1,0 +1,160 @@
+"""The statements the close and the invoice writer run through the fast executor, built once.
+
+Every parameter is a named bind parameter the caller gives (no literals), so each statement is
+compiled once per dialect (`store/executor.py`) and reused for every account period.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, bindparam, case, cast, func, insert, literal_column, null, or_, union_all, update
+from sqlalchemy import select as core_select
+
+from seatctl.store.tables import (
+    account_table,
+    assignment_table,
+    closed_period_table,
+    event_table,
+    invoice_counter_table,
+    invoice_line_table,
+    invoice_table,
+    licence_price_table,
+    licence_table,
+    meter_table,
+    minimum_table,
+    plan_allowance_table,
+    plan_include_table,
+    plan_table,
+    seat_table,
+    usage_record_table,
+    waitlist_table,
+)
+
+# The account columns a close may change (written back in one UPDATE).
+MOVED = ("cycle", "anchor", "pending_cycle", "pending_anchor", "plan_id", "pending_plan_id", "closed_at",
+         "period_start", "period_end", "period_end_at")
+
+# Kinds of row in the state read (see `close().state`).
+MINIMUM, USED, OWNED, IN_USE, FREE, HELD, WAITING = range(1, 8)
+
+
+@functools.cache
+def close() -> SimpleNamespace:
+    """Every statement of the close."""
+    a, m, s = account_table, minimum_table, seat_table
+    h, u, w = assignment_table, usage_record_table, waitlist_table
+    acct: Any = bindparam("acct")
+    end: Any = bindparam("end", type_=DateTime)
+    since: Any = bindparam("since", type_=DateTime)
+    one, zero = literal_column("1", Integer), literal_column("0", Integer)
+
+    def kind(n: int) -> Any:
+        return literal_column(str(n), Integer)
+
+    child = a.alias("child")
+    # What a transaction of the cron run reads first: the account (locked), whether it bills children,
+    # and the catalogue's version (so the run's price book is known to be current).
+    catalogue_version = (
+        core_select(func.max(licence_price_table.c.id)).scalar_subquery().label("v_prices"),
+        core_select(func.count()).select_from(licence_price_table).scalar_subquery().label("v_price_count"),
+        core_select(func.max(licence_table.c.id)).scalar_subquery().label("v_licences"),
+    )
+    minimums = core_select(kind(MINIMUM).label("kind"), m.c.licence_id.label("a"),
+                           m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
+                           cast(null(), DateTime).label("t"), cast(null(), DateTime).label("t2")
+                           ).where(m.c.account_id == acct)
+    used = core_select(kind(USED), u.c.meter_id, func.sum(u.c.quantity), null(), null(), null()
+                       ).where(u.c.account_id == acct, u.c.at >= since, u.c.at < end).group_by(u.c.meter_id)
+    owned = core_select(kind(OWNED), s.c.licence_id, func.sum(case((s.c.bought_at < end, one), else_=zero)),
+                        func.sum(case((s.c.cancelled_at.is_(None), one), else_=zero)), null(), null()
+                        ).where(s.c.account_id == acct, or_(s.c.cancelled_at.is_(None), s.c.cancelled_at >= end)
+                                ).group_by(s.c.licence_id)
+    in_use = core_select(kind(IN_USE), h.c.licence_id, func.sum(case((h.c.assigned_at < end, one), else_=zero)),
+                         null(), null(), null()
+                         ).where(h.c.account_id == acct, or_(h.c.released_at.is_(None), h.c.released_at >= end)
+                                 ).group_by(h.c.licence_id)
+    free = core_select(kind(FREE), s.c.id, s.c.licence_id, null(), s.c.bought_at, null()).where(
+        s.c.account_id == acct, s.c.cancelled_at.is_(None), s.c.bought_at < end,
+        s.c.id.not_in(core_select(h.c.seat_id).where(h.c.account_id == acct, h.c.seat_id.is_not(None),
+                                                      or_(h.c.released_at.is_(None), h.c.released_at >= end))))
+    held = core_select(kind(HELD), h.c.licence_id, null(), null(), h.c.assigned_at, h.c.released_at
+                       ).where(h.c.account_id == acct, h.c.assigned_at < end,
+                               or_(h.c.released_at.is_(None), h.c.released_at > since))
+    waiting = core_select(kind(WAITING), w.c.licence_id, func.count(), null(), null(), null()
+                          ).where(w.c.account_id == acct, w.c.resolved_at.is_(None)).group_by(w.c.licence_id)
+    has_children = core_select(child.c.id).where(
+        child.c.parent_id == a.c.id, child.c.billed_via_parent == True,  # noqa: E712
+        child.c.closed_at.is_(None)).exists().label("has_children")
+    return SimpleNamespace(
+        account=core_select(a).where(a.c.id == acct),
+        lock=core_select(a, has_children, *catalogue_version).where(a.c.id == acct).with_for_update(of=a),
+        children=core_select(a).where(
+            a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
+            a.c.closed_at.is_(None)).order_by(a.c.slug),
+        # In one read, an account's state at the end of its period, by kind of row: its minimums (licence,
+        # quantity, pending), its metered use in the period (meter, units), per licence the seats not
+        # cancelled by the end (licence, how many were bought before it, how many are not cancelled at
+        # all), then for a pool (allocation mode) per licence the assignments still open at the end
+        # (licence, how many began before it), the free seats (id, licence, bought: owned at the end, not
+        # cancelled, held by no assignment still open then) and the requests waiting now (licence, how
+        # many), or for peak mode the assignments held during the period (licence, assigned, released).
+        state=union_all(minimums, used, owned, in_use, free, waiting),
+        state_peak=union_all(minimums, used, owned, held),
+        apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
+        .values(quantity=m.c.pending_quantity, pending_quantity=null()),
+        drop_minimums=update(m).where(m.c.account_id == acct).values(quantity=zero, pending_quantity=null()),
+        add_seats=insert(s),
+        release_all=update(h).where(h.c.account_id == acct, h.c.released_at.is_(None))
+        .values(released_at=bindparam("at")),
+        cancel_all=update(s).where(s.c.account_id == acct, s.c.cancelled_at.is_(None))
+        .values(cancelled_at=bindparam("at")),
+        move=update(a).where(a.c.id == acct).values({k: bindparam("v_" + k) for k in MOVED}),
+        closed=insert(closed_period_table),
+        catalogue_version=core_select(*catalogue_version),
+        licences=core_select(licence_table),
+        plan=core_select(plan_table).where(plan_table.c.id == bindparam("id")),
+        includes=core_select(plan_include_table).where(plan_include_table.c.plan_id == bindparam("id")),
+        allowances=core_select(plan_allowance_table).where(plan_allowance_table.c.plan_id == bindparam("id")),
+        meter=core_select(meter_table).where(meter_table.c.id == bindparam("id")),
+    )
+
+
+CANCEL_AT_ONCE = 100  # seats a statement of the trim cancels at most (its parameters stay few)
+
+
+@functools.lru_cache(maxsize=CANCEL_AT_ONCE)
+def cancel_seats(seats: int) -> Any:
+    """Cancel this many seats (bind parameters seat0, seat1 …) in one statement."""
+    s = seat_table
+    return update(s).where(s.c.id.in_([bindparam(f"seat{i}") for i in range(seats)])).values(
+        cancelled_at=bindparam("at"))
+
+
+@functools.cache
+def invoices() -> SimpleNamespace:
+    """The invoice writer's statements (any dialect)."""
+    n = invoice_counter_table
+    return SimpleNamespace(
+        # The next number of a series: one atomic UPDATE … RETURNING on its counter row, which stays locked
+        # until the transaction ends, so numbers are gapless under concurrent writers.
+        bump=update(n).where(n.c.series == bindparam("s"), n.c.year == bindparam("y"))
+        .values(last=n.c.last + literal_column("1", Integer)).returning(n.c.last),
+        invoice=insert(invoice_table).returning(invoice_table.c.id),
+        lines=insert(invoice_line_table),
+        events=insert(event_table),
+    )
+
+
+@functools.cache
+def create_counter(dialect: str) -> Any:
+    """A series' first number of the year creates its counter row (ignored if a concurrent writer did)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    n = invoice_counter_table
+    return upsert(n).values(series=bindparam("s"), year=bindparam("y"), last=literal_column("0", Integer)
+                            ).on_conflict_do_nothing()
