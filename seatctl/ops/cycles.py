@@ -431,6 +431,7 @@ def show_cycle(session: Session, slug: str, *, now: datetime, books: Books) -> d
         "next_period_start": mine.moved["period_start"].isoformat() if mine and not mine.final else None,
         "next_period_end": mine.moved["period_end"].isoformat() if mine and not mine.final else None,
         "pending": _pending(me, session),
+        "closed": me.closed_at is not None or me.id in projection.closed,
     })
     rows = _licence_rows(session, ex, me, mine, projection, digits) if mine else []
     renewal = sum(line.amount_minor for line in (mine.renewal if mine else []))
