@@ -17,16 +17,16 @@ def _run(*args: str):  # type: ignore[no-untyped-def]
 def test_every_registry_entry_builds_under_its_own_name(name):
     command = build(name)
     assert command.name == name
-    assert command.get_short_help_str(200) == COMMANDS[name][2]
+    assert command.get_short_help_str(200) == COMMANDS[name].summary
 
 
 def test_root_help_lists_every_command_with_its_summary():
     result = _run("--help")
     assert result.exit_code == 0
-    listed = result.stdout.split("Commands:")[1]
-    for name, (_, _, summary) in COMMANDS.items():
+    listed = result.stdout.split("Seats:")[1]
+    for name, entry in COMMANDS.items():
         assert f"\n  {name} " in listed
-        assert summary in " ".join(listed.split())
+        assert entry.summary in " ".join(listed.split())
 
 
 def test_a_group_keeps_its_subcommands_and_help():

@@ -1,162 +1,177 @@
-"""init, operator add|list|remove, log, demo."""
+"""init, operator add|list|remove, log, demo, doctor, backup."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Ledger, Options, execute
+from seatctl.cli.common import FormatOpt, Group, Ledger, Options, renders
 
-operator_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+if TYPE_CHECKING:
+    from seatctl.cli.render import Output
+
+operator_app = Group()
 
 
+@renders
 def init(
-    currency: Annotated[str | None, typer.Option("--currency", help="ISO 4217 code (default: config, else EUR).")] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA zone (default: config, else UTC).")] = None,
+    currency: Annotated[str | None, typer.Option("--currency", metavar="CODE",
+                                                 help="ISO 4217 code of a new ledger (default: config, else EUR).")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", metavar="TZ",
+                                                 help="IANA time zone of a new ledger (default: config, else UTC).")] = None,
     fmt: FormatOpt = None,
-) -> None:
-    """Create the ledger (you become its owner) or upgrade an existing one."""
+) -> "Output":
+    """Create the ledger (you become its owner) or upgrade an existing one.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock, config
-        from seatctl.cli.render import Output
-        from seatctl.ops.ledger import init_ledger
-        from seatctl.ops.operators import identity
-        from seatctl.store import engine as db
+    Example: seatctl init --currency EUR --timezone Europe/Madrid
+    Example: seatctl --db postgresql+psycopg://ledger.example.com/seatctl init
+    """
+    from seatctl import clock, config
+    from seatctl.cli.render import Output
+    from seatctl.ops.ledger import init_ledger
+    from seatctl.ops.operators import identity
+    from seatctl.store import engine as db
 
-        cfg = config.load(Options.config)
-        location = db.Location(config.database_location(Options.db, cfg))
-        result = init_ledger(location, currency=currency or cfg.currency, timezone=timezone or cfg.timezone,
-                             operator=identity(), busy_timeout=cfg.busy_timeout, now=clock.now())
-        message = {
-            "created": f"Created ledger {location.display}; '{result.get('owner')}' is its owner.",
-            "upgraded": f"Upgraded ledger {location.display} to revision {result['revision']} "
-                        f"(the old one is copied at {result.get('backup')}).",
-        }.get(str(result["status"]), f"Ledger {location.display} is up to date.")
-        return Output(obj=result, message=message)
-
-    execute(fmt, produce)
+    cfg = config.load(Options.config)
+    location = db.Location(config.database_location(Options.db, cfg))
+    result = init_ledger(location, currency=currency or cfg.currency, timezone=timezone or cfg.timezone,
+                         operator=identity(), busy_timeout=cfg.busy_timeout, now=clock.now())
+    message = {
+        "created": f"Created ledger {location.display}; '{result.get('owner')}' is its owner.",
+        "upgraded": f"Upgraded ledger {location.display} to revision {result['revision']} "
+                    f"(the old one is copied at {result.get('backup')}).",
+    }.get(str(result["status"]), f"Ledger {location.display} is up to date.")
+    return Output(obj=result, message=message)
 
 
 @operator_app.command("add")
+@renders
 def operator_add(
-    name: Annotated[str, typer.Argument(help="Login name (SEATCTL_OPERATOR or the OS user).")],
-    role: Annotated[str, typer.Option("--role", help="viewer, operator, billing or owner.")],
+    name: Annotated[str, typer.Argument(help="Login name (SEATCTL_OPERATOR, or the OS user).")],
+    role: Annotated[str, typer.Option("--role", metavar="viewer|operator|billing|owner",
+                                      help="What they may do; each role adds to the one before.")],
     fmt: FormatOpt = None,
-) -> None:
-    """Register an operator (owner only)."""
+) -> "Output":
+    """Register an operator (owner only).
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops.operators import add_operator
+    Example: seatctl operator add cron --role billing
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops.operators import add_operator
 
-        lg = Ledger()
-        lg.write(lambda s, a, b: add_operator(s, name=name, role=role, actor=a, now=lg.now))
-        return Output(obj={"name": name, "role": role}, message=f"Added operator '{name}' ({role}).")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    lg.write(lambda s, a, b: add_operator(s, name=name, role=role, actor=a, now=lg.now))
+    return Output(obj={"name": name, "role": role}, message=f"Added operator '{name}' ({role}).")
 
 
 @operator_app.command("remove")
-def operator_remove(name: Annotated[str, typer.Argument(help="Login name.")], fmt: FormatOpt = None) -> None:
-    """Remove an operator (owner only; never the last owner)."""
+@renders
+def operator_remove(name: Annotated[str, typer.Argument(help="Login name.")], fmt: FormatOpt = None) -> "Output":
+    """Remove an operator (owner only; never the last owner).
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops.operators import remove_operator
+    Example: seatctl operator remove olivia
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops.operators import remove_operator
 
-        lg = Ledger()
-        lg.write(lambda s, a, b: remove_operator(s, name=name, actor=a, now=lg.now))
-        return Output(obj={"name": name, "removed": True}, message=f"Removed operator '{name}'.")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    lg.write(lambda s, a, b: remove_operator(s, name=name, actor=a, now=lg.now))
+    return Output(obj={"name": name, "removed": True}, message=f"Removed operator '{name}'.")
 
 
 @operator_app.command("list")
-def operator_list(fmt: FormatOpt = None) -> None:
-    """Operators and their roles."""
+@renders
+def operator_list(fmt: FormatOpt = None) -> "Output":
+    """Operators and their roles.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops.operators import list_operators
+    Example: seatctl operator list
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops.operators import list_operators
 
-        return Output(rows=Ledger().read(lambda s, a, b: list_operators(s)), columns=["name", "role", "since"])
-
-    execute(fmt, produce)
+    return Output(rows=Ledger().read(lambda s, a, b: list_operators(s)), columns=["name", "role", "since"])
 
 
+@renders
 def log(
-    account: Annotated[str | None, typer.Option("--account")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO date or instant.")] = None,
-    operator: Annotated[str | None, typer.Option("--operator")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="e.g. buy, assign, denial, cycle.close.")] = None,
+    account: Annotated[str | None, typer.Option("--account", metavar="SLUG", help="Only this account.")] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="DATE",
+                                              help="From this day (YYYY-MM-DD) or ISO-8601 instant on.")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", metavar="NAME", help="Only this operator.")] = None,
+    action: Annotated[str | None, typer.Option("--action", metavar="ACTION",
+                                               help="Only this action, e.g. buy, assign, denial, cycle.close.")] = None,
     fmt: FormatOpt = None,
-) -> None:
-    """The audit trail, by time."""
+) -> "Output":
+    """The audit trail, by time.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl import clock
-        from seatctl.cli.render import Output
-        from seatctl.reports.log import log_rows
+    Example: seatctl log --account acme --action denial
+    Example: seatctl log --since 2026-11-01 --operator olivia --format json
+    """
+    from seatctl import clock
+    from seatctl.cli.render import Output
+    from seatctl.reports.log import log_rows
 
-        after = clock.parse_instant(since) if since else None
-        rows = Ledger().read(lambda s, a, b: log_rows(s, account=account, since=after, operator=operator,
-                                                      action=action))
-        return Output(rows=rows, columns=["at", "operator", "account", "action", "details"])
-
-    execute(fmt, produce)
+    after = clock.parse_instant(since) if since else None
+    rows = Ledger().read(lambda s, a, b: log_rows(s, account=account, since=after, operator=operator,
+                                                  action=action))
+    return Output(rows=rows, columns=["at", "operator", "account", "action", "details"])
 
 
 def demo(
-    path: Annotated[str | None, typer.Option("--path", help="Folder for the sample ledger (default: a temporary one).")] = None,
+    path: Annotated[str | None, typer.Option("--path", metavar="DIR",
+                                             help="Folder for the sample ledger (default: a temporary one).")] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Build a sample ledger and walk through every job, printing each command and its output
-    (in the format given, passed on to every step)."""
+    (in the format given, passed on to every step).
+
+    Example: seatctl demo --path ./seatctl-demo
+    """
     from seatctl.cli.demo import run_demo
 
     raise typer.Exit(run_demo(path, fmt.value if fmt else None))
 
 
-def doctor(fmt: FormatOpt = None) -> None:
-    """Check the ledger's integrity and every invariant; exit 4 if any check fails."""
+@renders
+def doctor(fmt: FormatOpt = None) -> "Output":
+    """Check the ledger's integrity and every invariant; exit 4 if any check fails.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.errors import Refused
-        from seatctl.ops.doctor import run_checks
-        from seatctl.store import engine as db
+    Example: seatctl doctor
+    """
+    from seatctl.cli.render import Output
+    from seatctl.errors import Refused
+    from seatctl.ops.doctor import run_checks
+    from seatctl.store import engine as db
 
-        lg = Ledger()
-        with db.read(lg.engine) as session:
-            lg.actor(session)
-            checks = run_checks(session)
-        out = Output(rows=[c.as_dict() for c in checks], columns=["check", "status", "detail"])
-        failed = [c.check for c in checks if c.status != "ok"]
-        if failed:
-            from seatctl.cli.render import render
+    lg = Ledger()
+    with db.read(lg.engine) as session:
+        lg.actor(session)
+        checks = run_checks(session)
+    out = Output(rows=[c.as_dict() for c in checks], columns=["check", "status", "detail"])
+    failed = [c.check for c in checks if c.status != "ok"]
+    if failed:
+        from seatctl.cli.render import render
 
-            render(out, fmt.value if fmt else None)
-            raise Refused(f"{len(failed)} check(s) failed: {', '.join(failed)}", "See the rows above")
-        return out
-
-    execute(fmt, produce)
+        render(out, fmt.value if fmt else None)
+        raise Refused(f"{len(failed)} check(s) failed: {', '.join(failed)}", "See the rows above")
+    return out
 
 
+@renders
 def backup(
     path: Annotated[str, typer.Argument(help="New file for the copy (never overwritten).")],
     fmt: FormatOpt = None,
-) -> None:
-    """A consistent online copy of a SQLite ledger, readable by its owner only (owner role)."""
+) -> "Output":
+    """A consistent online copy of a SQLite ledger, readable by its owner only (owner role).
 
-    def produce():  # type: ignore[no-untyped-def]
-        from pathlib import Path
+    Example: seatctl backup /srv/backups/seatctl-2026-11-01.db
+    """
+    from pathlib import Path
 
-        from seatctl.cli.render import Output
-        from seatctl.store import engine as db
+    from seatctl.cli.render import Output
+    from seatctl.store import engine as db
 
-        lg = Ledger()
-        lg.read(lambda s, a, b: a.require("owner", "back up the ledger"))
-        target = db.backup(lg.engine, db.Location(lg.location), Path(path))
-        return Output(obj={"backup": str(target)}, message=f"Backed up the ledger to {target}.")
+    lg = Ledger()
+    lg.read(lambda s, a, b: a.require("owner", "back up the ledger"))
+    target = db.backup(lg.engine, db.Location(lg.location), Path(path))
+    return Output(obj={"backup": str(target)}, message=f"Backed up the ledger to {target}.")
 
-    execute(fmt, produce)

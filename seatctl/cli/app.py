@@ -2,74 +2,96 @@
 
 Commands are built lazily. Typer turns each function's annotations into Click parameters, which
 costs about 0.3 ms a command; building all sixty for every run cost more than `import typer`
-itself. `COMMANDS` names each top-level command or group, where it lives and its one-line summary,
-so `seatctl --help` lists them without importing any, and `seatctl status` builds only `status`.
+itself. `COMMANDS` names each top-level command or group, its section of the root help, where it
+lives and its one-line summary, so `seatctl --help` lists them without importing any, and
+`seatctl status` builds only `status`. A new command is one line here.
 (pip's `commands_dict` works the same way; tests/test_cli_registry.py keeps the table honest.)
 """
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 from importlib import import_module
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from seatctl.cli.common import Options, one_line
+from seatctl.cli.common import HelpCommand, Options, one_line, write_examples
 
-# name: (module, attribute, summary). The attribute is a command function or a Typer group;
-# the order is the order of `seatctl --help`.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "status": ("seatctl.cli.seats", "status", "Seats per licence type: in_use, free, total, minimum, buying."),
-    "buy": ("seatctl.cli.seats", "buy", "Buy seats: a quote, then a prorated charge at once."),
-    "assign": ("seatctl.cli.seats", "assign", "Give seats to a user, or to every user in a CSV file."),
-    "release": ("seatctl.cli.seats", "release", "Take seats back from a user; they stay owned and free."),
-    "init": ("seatctl.cli.admin", "init", "Create the ledger, or upgrade an existing one."),
-    "log": ("seatctl.cli.admin", "log", "The audit trail, by time."),
-    "demo": ("seatctl.cli.admin", "demo", "Build a sample ledger and walk through every job."),
-    "doctor": ("seatctl.cli.admin", "doctor", "Check the ledger's integrity; exit 4 if a check fails."),
-    "backup": ("seatctl.cli.admin", "backup", "A consistent online copy of a SQLite ledger."),
-    "operator": ("seatctl.cli.admin", "operator_app", "Who may do what (viewer < operator < billing < owner)."),
-    "licence": ("seatctl.cli.licences", "app", "The catalogue of licence types and prices."),
-    "account": ("seatctl.cli.accounts", "app", "Customer accounts."),
-    "user": ("seatctl.cli.users", "app", "Users of an account."),
-    "cycle": ("seatctl.cli.billing", "cycle_app", "Billing periods and the nightly close."),
-    "invoice": ("seatctl.cli.billing", "invoice_app", "Invoices and credit notes."),
-    "order": ("seatctl.cli.billing", "order_app", "Pending purchase requests."),
-    "plan": ("seatctl.cli.plans", "plan_app", "Plans: a base fee, included seats, allowances."),
-    "meter": ("seatctl.cli.plans", "meter_app", "Metered services (SMS, calls…) billed per use."),
-    "usage": ("seatctl.cli.plans", "usage_app", "Record metered usage."),
-    "report": ("seatctl.cli.reports", "app", "Support tables: usage, users, roles, revenue, denials."),
+if TYPE_CHECKING:
+    from typer._click import Command, Context, HelpFormatter
+
+
+class Entry(NamedTuple):
+    section: str  # a key of SECTIONS
+    module: str
+    attribute: str  # a command function or a Typer group
+    summary: str
+
+
+# The root help lists the commands by section, in this order, each in the order of COMMANDS.
+SECTIONS = {"seats": "Seats", "accounts": "Accounts", "billing": "Billing", "reports": "Reports", "admin": "Admin"}
+
+COMMANDS: dict[str, Entry] = {
+    "status": Entry("seats", "seatctl.cli.seats", "status", "Seats per licence type: in_use, free, total, minimum, buying."),
+    "buy": Entry("seats", "seatctl.cli.seats", "buy", "Buy seats: a quote, then a prorated charge at once."),
+    "assign": Entry("seats", "seatctl.cli.seats", "assign", "Give seats to a user, or to every user in a CSV file."),
+    "release": Entry("seats", "seatctl.cli.seats", "release", "Take seats back from a user; they stay owned and free."),
+    "order": Entry("seats", "seatctl.cli.billing", "order_app", "Pending purchase requests."),
+    "account": Entry("accounts", "seatctl.cli.accounts", "app", "Customer accounts."),
+    "user": Entry("accounts", "seatctl.cli.users", "app", "Users of an account."),
+    "cycle": Entry("billing", "seatctl.cli.billing", "cycle_app", "Billing periods and the nightly close."),
+    "invoice": Entry("billing", "seatctl.cli.billing", "invoice_app", "Invoices and credit notes."),
+    "licence": Entry("billing", "seatctl.cli.licences", "app", "The catalogue of licence types and prices."),
+    "plan": Entry("billing", "seatctl.cli.plans", "plan_app", "Plans: a base fee, included seats, allowances."),
+    "meter": Entry("billing", "seatctl.cli.plans", "meter_app", "Metered services (SMS, calls…) billed per use."),
+    "usage": Entry("billing", "seatctl.cli.plans", "usage_app", "Record metered usage."),
+    "report": Entry("reports", "seatctl.cli.reports", "app",
+                     "Support tables: usage, consumption, users, roles, revenue, denials."),
+    "log": Entry("reports", "seatctl.cli.admin", "log", "The audit trail, by time."),
+    "init": Entry("admin", "seatctl.cli.admin", "init", "Create the ledger, or upgrade an existing one."),
+    "operator": Entry("admin", "seatctl.cli.admin", "operator_app", "Who may do what (viewer < operator < billing < owner)."),
+    "doctor": Entry("admin", "seatctl.cli.admin", "doctor", "Check the ledger's integrity; exit 4 if a check fails."),
+    "backup": Entry("admin", "seatctl.cli.admin", "backup", "A consistent online copy of a SQLite ledger."),
+    "demo": Entry("admin", "seatctl.cli.admin", "demo", "Build a sample ledger and walk through every job."),
 }
 
+ROOT_EXAMPLES = ["Example: seatctl status acme", "Example: seatctl --db ledger.db report usage --this-month --by week"]
 
-def build(name: str) -> typer.core.TyperCommand | TyperGroup:
+
+def build(name: str) -> TyperCommand | TyperGroup:
     """The Click command for one registry entry, built from its module."""
-    module, attribute, summary = COMMANDS[name]
-    target = getattr(import_module(module), attribute)
+    entry = COMMANDS[name]
+    target = getattr(import_module(entry.module), entry.attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
-        group.name, group.help, group.short_help = name, summary, summary
+        group.name, group.help, group.short_help = name, entry.summary, entry.summary
         return group
     single = typer.Typer(add_completion=False, rich_markup_mode=None)
-    single.command(name, short_help=summary)(target)
+    single.command(name, short_help=entry.summary, cls=HelpCommand)(target)
     command = typer.main.get_command(single)
-    assert isinstance(command, typer.core.TyperCommand)
+    assert isinstance(command, TyperCommand)
     return command
 
 
-class _Registry(Mapping[str, Any]):
+class _Registry(MutableMapping[str, "Command"]):
     """`COMMANDS` as Click's `commands` mapping: names without cost, a command built on first use."""
 
     def __init__(self) -> None:
-        self.built: dict[str, Any] = {}
+        self.built: dict[str, Command] = {}  # Click's Command: imported for mypy only
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> "Command":
         if name not in self.built:
             if name not in COMMANDS:
                 raise KeyError(name)
             self.built[name] = build(name)
         return self.built[name]
+
+    def __setitem__(self, name: str, command: "Command") -> None:
+        self.built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.built[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(COMMANDS)
@@ -79,16 +101,25 @@ class _Registry(Mapping[str, Any]):
 
 
 class Root(TyperGroup):
+    """`seatctl`: its help lists the registry by section without building a command."""
+
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        self.commands = _Registry()  # type: ignore[assignment]
+        self.commands = _Registry()
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+    def list_commands(self, ctx: "Context") -> list[str]:
         return list(COMMANDS)
 
-    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, summary) for name, (_, _, summary) in COMMANDS.items()])
+    def format_commands(self, ctx: "Context", formatter: "HelpFormatter") -> None:
+        width = max(map(len, COMMANDS))  # one column for every section
+        for section, title in SECTIONS.items():
+            with formatter.section(title):
+                formatter.write_dl([(name.ljust(width), entry.summary) for name, entry in COMMANDS.items()
+                                    if entry.section == section])
+
+    def format_epilog(self, ctx: "Context", formatter: "HelpFormatter") -> None:
+        super().format_epilog(ctx, formatter)
+        write_examples(formatter, ROOT_EXAMPLES)
 
 
 app = typer.Typer(
@@ -98,6 +129,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    epilog="Run 'seatctl COMMAND --help' for a command's arguments, options and examples.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -1,19 +1,25 @@
-"""What every command shares: the --format option, the ledger session, the error boundary."""
+"""What every command shares: the --format option, the ledger session, the error boundary (`execute`,
+`renders`), and help that reads like a manual page (`Group`, `HelpCommand`)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import Session
+    from typer._click import Context, HelpFormatter  # the Click that Typer bundles (typer.Context derives from it)
 
     from seatctl.cli.render import Output
     from seatctl.config import Config
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     from seatctl.rules.roles import Actor
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Fmt(StrEnum):
@@ -34,8 +41,8 @@ class Fmt(StrEnum):
 
 FormatOpt = Annotated[
     Fmt | None,
-    typer.Option("--format", "-f", help="table (on a terminal), plain (when piped), markdown, github, csv, json.",
-                 case_sensitive=False, show_default=False),
+    typer.Option("--format", "-f", metavar="|".join(Fmt), case_sensitive=False, show_default=False,
+                 help="Output format (default: table on a terminal, plain when piped)."),
 ]
 
 
@@ -166,3 +173,111 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
     finally:
         Ledger.close_all()
+
+
+def renders(fn: Callable[P, Output]) -> Callable[P, None]:
+    """A command whose function returns what it prints: run it inside `execute` (the error boundary) and
+    render its `Output` in the format of its `fmt` parameter. Typer sees the function's own parameters
+    and docstring; the body stays a plain function that mypy checks like any other."""
+    # Typer evaluates every annotation of a command at build time; `Output` is imported for mypy only
+    # (render.py loads when a command runs, not when it is built), so the return annotation goes.
+    fn.__annotations__.pop("return", None)
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def command(*args: P.args, **kwargs: P.kwargs) -> None:
+        fmt = signature.bind_partial(*args, **kwargs).arguments.get("fmt")
+        execute(fmt, lambda: fn(*args, **kwargs))
+
+    return command
+
+
+# Help. Typer prints type names (`{account} [email] [licences]...`, `account <str>`, `--from <str>`);
+# these classes print what manual pages print (`ACCOUNT [EMAIL] [LICENCE]...`, `--from DATE`) and the
+# docstring's `Example:` lines, verbatim, after the options. Help is always plain text (never Rich):
+# it must stay cheap, and readable when piped.
+
+EXAMPLE = "Example:"
+
+
+def _split_examples(text: str | None) -> tuple[str | None, list[str]]:
+    """A docstring without its `Example:` lines, and those lines."""
+    if not text:
+        return text, []
+    lines = inspect.cleandoc(text).splitlines()
+    examples = [line.strip() for line in lines if line.strip().startswith(EXAMPLE)]
+    rest = "\n".join(line for line in lines if not line.strip().startswith(EXAMPLE)).strip()
+    return rest, examples
+
+
+def write_examples(formatter: HelpFormatter, examples: list[str]) -> None:
+    if examples:
+        formatter.write_paragraph()
+        for line in examples:  # not wrapped: an example is copied, not read
+            formatter.write(f"{'':>{formatter.current_indent + 2}}{line}\n")
+
+
+class HelpCommand(TyperCommand):
+    """A command whose help shows metavars, not type names, and ends with its examples."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["help"], self.examples = _split_examples(kwargs.get("help"))
+        kwargs["rich_markup_mode"] = None
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # without a metavar, a parameter shows its name: ACCOUNT, --request-id REQUEST_ID
+            if param.metavar is None and isinstance(param, TyperArgument):
+                param.metavar = str(param.name).upper()
+            elif param.metavar is None and isinstance(param, TyperOption) and not param.is_flag:
+                param.metavar = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = str(param.metavar) if param.required else f"[{param.metavar}]"
+                pieces.append(f"{name}..." if param.nargs != 1 else name)
+        return pieces
+
+    def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                arguments.append((f"{param.metavar}..." if param.nargs != 1 else str(param.metavar), param.help or ""))
+            else:
+                record = param.get_help_record(ctx)
+                if record is not None:
+                    options.append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        if options:
+            with formatter.section("Options"):
+                formatter.write_dl(options)
+
+    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+        write_examples(formatter, self.examples)
+        super().format_epilog(ctx, formatter)
+
+
+class HelpGroup(TyperGroup):
+    """A group (`seatctl account`) whose help ends with the first example of each of its commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["rich_markup_mode"] = None
+        super().__init__(*args, **kwargs)
+
+    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+        write_examples(formatter, [command.examples[0] for command in self.commands.values()
+                                    if isinstance(command, HelpCommand) and command.examples])
+        super().format_epilog(ctx, formatter)
+
+
+class Group(typer.Typer):
+    """The Typer of a command group: `app = Group()`, then `@app.command("add")` as usual."""
+
+    def __init__(self) -> None:
+        super().__init__(no_args_is_help=True, rich_markup_mode=None, cls=HelpGroup)
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None,
+                **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(name, cls=cls or HelpCommand, **kwargs)

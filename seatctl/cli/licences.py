@@ -1,22 +1,30 @@
-"""licence add|list|set-price."""
+"""licence add|list|show|set-price."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Ledger, execute
+from seatctl.cli.common import FormatOpt, Group, Ledger, renders
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+if TYPE_CHECKING:
+    from seatctl.cli.render import Output
+    from seatctl.ops.catalogue import PriceInput
 
-Monthly = Annotated[str | None, typer.Option("--monthly", help="Flat price of one seat per month.")]
-Annual = Annotated[str | None, typer.Option("--annual", help="Flat price of one seat per year.")]
-Tiers = Annotated[str | None, typer.Option("--tiers", help="Monthly tiers UPTO:UNIT[+FLAT],…,inf:UNIT[+FLAT].")]
-AnnualTiers = Annotated[str | None, typer.Option("--annual-tiers", help="Annual tiers, same syntax.")]
-TierMode = Annotated[str | None, typer.Option("--tier-mode", help="volume or graduated (required with tiers).")]
-Block = Annotated[int | None, typer.Option("--block", help="Bill quantities in whole blocks of N.")]
+app = Group()
+
+Code = Annotated[str, typer.Argument(metavar="CODE", help="Licence code.")]
+Monthly = Annotated[str | None, typer.Option("--monthly", metavar="PRICE", help="Flat price of one seat per month.")]
+Annual = Annotated[str | None, typer.Option("--annual", metavar="PRICE", help="Flat price of one seat per year.")]
+Tiers = Annotated[str | None, typer.Option("--tiers", metavar="TIERS",
+                                           help="Monthly tiers UPTO:UNIT[+FLAT],…,inf:UNIT[+FLAT], e.g. 5:7.00,inf:6.00.")]
+AnnualTiers = Annotated[str | None, typer.Option("--annual-tiers", metavar="TIERS", help="Annual tiers, same syntax.")]
+TierMode = Annotated[str | None, typer.Option("--tier-mode", metavar="volume|graduated",
+                                              help="How tiers add up (required with tiers).")]
+Block = Annotated[int | None, typer.Option("--block", metavar="N", help="Bill quantities in whole blocks of N seats.")]
 
 
-def _prices(monthly, annual, tiers, annual_tiers, tier_mode, block):  # type: ignore[no-untyped-def]
+def _prices(monthly: str | None, annual: str | None, tiers: str | None, annual_tiers: str | None,
+            tier_mode: str | None, block: int | None) -> "list[PriceInput]":
     from seatctl.errors import UsageError
     from seatctl.ops.catalogue import PriceInput
     from seatctl.rules.pricing import build
@@ -34,74 +42,77 @@ def _prices(monthly, annual, tiers, annual_tiers, tier_mode, block):  # type: ig
 
 
 @app.command("add")
+@renders
 def add(
     code: Annotated[str, typer.Argument(help="Short code, e.g. voip.")],
     name: Annotated[str, typer.Option("--name", help="Display name.")],
     monthly: Monthly = None, annual: Annual = None, tiers: Tiers = None, annual_tiers: AnnualTiers = None,
     tier_mode: TierMode = None, block: Block = None, fmt: FormatOpt = None,
-) -> None:
-    """Add a licence type with its prices."""
+) -> "Output":
+    """Add a licence type with its prices.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops import catalogue
+    Example: seatctl licence add voip --name 'VoIP calls' --monthly 5.35
+    Example: seatctl licence add base --name 'Base plan' --tiers 5:7.00,10:6.50,inf:6.00 --tier-mode volume
+    Example: seatctl licence add desk --name Desk --monthly 10.00 --annual 105.00 --block 50
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops import catalogue
 
-        lg = Ledger()
-        prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
-        lg.write(lambda s, a, b: catalogue.add_licence(s, code=code, name=name, prices=prices, actor=a, now=lg.now))
-        row = lg.read(lambda s, a, b: next(r for r in catalogue.list_licences(s, now=lg.now, digits=b.digits)
-                                           if r["code"] == code))
-        return Output(obj=row, message=f"Added licence '{code}' ({name}).")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
+    lg.write(lambda s, a, b: catalogue.add_licence(s, code=code, name=name, prices=prices, actor=a, now=lg.now))
+    row = lg.read(lambda s, a, b: next(r for r in catalogue.list_licences(s, now=lg.now, digits=b.digits)
+                                       if r["code"] == code))
+    return Output(obj=row, message=f"Added licence '{code}' ({name}).")
 
 
 @app.command("set-price")
+@renders
 def set_price(
-    code: Annotated[str, typer.Argument(help="Licence code.")],
+    code: Code,
     monthly: Monthly = None, annual: Annual = None, tiers: Tiers = None, annual_tiers: AnnualTiers = None,
     tier_mode: TierMode = None, block: Block = None, fmt: FormatOpt = None,
-) -> None:
-    """Change prices; they apply from each account's next period."""
+) -> "Output":
+    """Change prices; they apply from each account's next period.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops import catalogue
+    Example: seatctl licence set-price voip --monthly 5.60 --annual 58.00
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops import catalogue
 
-        lg = Ledger()
-        prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
-        lg.write(lambda s, a, b: catalogue.set_price(s, code=code, prices=prices, actor=a, now=lg.now))
-        return Output(obj={"code": code, **{p.cycle: p.schedule.spec() for p in prices}},
-                      message=f"New prices for '{code}' apply from each account's next period.")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    prices = _prices(monthly, annual, tiers, annual_tiers, tier_mode, block)
+    lg.write(lambda s, a, b: catalogue.set_price(s, code=code, prices=prices, actor=a, now=lg.now))
+    return Output(obj={"code": code, **{p.cycle: p.schedule.spec() for p in prices}},
+                  message=f"New prices for '{code}' apply from each account's next period.")
 
 
 @app.command("list")
-def list_(fmt: FormatOpt = None) -> None:
-    """The catalogue with today's prices."""
+@renders
+def list_(fmt: FormatOpt = None) -> "Output":
+    """The catalogue with today's prices.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops import catalogue
+    Example: seatctl licence list
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops import catalogue
 
-        lg = Ledger()
-        return Output(rows=lg.read(lambda s, a, b: catalogue.list_licences(s, now=lg.now, digits=b.digits)),
-                      columns=["code", "name", "monthly", "annual"])
-
-    execute(fmt, produce)
+    lg = Ledger()
+    return Output(rows=lg.read(lambda s, a, b: catalogue.list_licences(s, now=lg.now, digits=b.digits)),
+                  columns=["code", "name", "monthly", "annual"])
 
 
 @app.command("show")
-def show(code: Annotated[str, typer.Argument(help="Licence code.")], fmt: FormatOpt = None) -> None:
-    """The tier table of a licence: one row per tier and cycle length (upto empty: no upper bound)."""
+@renders
+def show(code: Code, fmt: FormatOpt = None) -> "Output":
+    """The tier table of a licence: one row per tier and cycle length (upto empty: no upper bound).
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops import catalogue
+    Example: seatctl licence show base
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops import catalogue
 
-        lg = Ledger()
-        return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now, digits=b.digits)),
-                      columns=["licence", "cycle", "mode", "from", "upto", "unit_price", "flat", "block"])
+    lg = Ledger()
+    return Output(rows=lg.read(lambda s, a, b: catalogue.show_licence(s, code=code, now=lg.now, digits=b.digits)),
+                  columns=["licence", "cycle", "mode", "from", "upto", "unit_price", "flat", "block"])
 
-    execute(fmt, produce)

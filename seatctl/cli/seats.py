@@ -2,159 +2,174 @@
 
 import sys
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Ledger, execute
+from seatctl.cli.common import FormatOpt, Ledger, renders
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from seatctl.cli.render import Output
+    from seatctl.rules.books import Books
+    from seatctl.rules.roles import Actor
 
 
+@renders
 def status(
     account: Annotated[str | None, typer.Argument(help="Account slug (default: every account).")] = None,
-    tree: Annotated[bool, typer.Option("--tree", help="Include the account's subtree.")] = False,
+    tree: Annotated[bool, typer.Option("--tree", help="Include the account's subtree (its children, theirs…).")] = False,
     fmt: FormatOpt = None,
-) -> None:
-    """Seats per licence type: in_use, free, total, minimum, buying."""
+) -> "Output":
+    """Seats per licence type: in_use, free, total, minimum, buying.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.reports.status import allowance_rows, status_rows
+    Example: seatctl status
+    Example: seatctl status acme
+    Example: seatctl status resell --tree
+    """
+    from seatctl.cli.render import Output
+    from seatctl.reports.status import allowance_rows, status_rows
 
-        with_use = bool(account) and (fmt is None or fmt.value not in ("json", "csv"))
+    with_use = bool(account) and (fmt is None or fmt.value not in ("json", "csv"))
 
-        def read(s, a, b):  # type: ignore[no-untyped-def]
-            rows = status_rows(s, slug=account, tree=tree)
-            return rows, (allowance_rows(s, account) if with_use and account else [])
+    def read(s: "Session", a: "Actor", b: "Books") -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        rows = status_rows(s, slug=account, tree=tree)
+        return rows, (allowance_rows(s, account) if with_use and account else [])
 
-        rows, use = Ledger().read(read)
-        out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
-        if use:
-            out.extra.append(Output(rows=use, title="this period's metered use",
-                                    columns=["account", "plan", "meter", "used", "allowance", "overage"]))
-        return out
-
-    execute(fmt, produce)
+    rows, use = Ledger().read(read)
+    out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
+    if use:
+        out.extra.append(Output(rows=use, title="this period's metered use",
+                                columns=["account", "plan", "meter", "used", "allowance", "overage"]))
+    return out
 
 
+@renders
 def buy(
     account: Annotated[str, typer.Argument(help="Account slug.")],
     licence: Annotated[str, typer.Argument(help="Licence code.")],
-    quantity: Annotated[int, typer.Argument(help="Seats to buy.")],
+    quantity: Annotated[int, typer.Argument(help="Seats to buy (1 to 1,000,000).")],
     quote: Annotated[bool, typer.Option("--quote", help="Show the charge; buy nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    request_id: Annotated[str | None, typer.Option("--request-id", help="Idempotency key: a retry charges nothing.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when piped).")] = False,
+    request_id: Annotated[str | None, typer.Option("--request-id", metavar="KEY",
+                                                   help="Idempotency key: a retry with it charges nothing.")] = None,
     fmt: FormatOpt = None,
-) -> None:
-    """Quote, then charge at once (prorated) and add seats; an operator files a pending order."""
+) -> "Output":
+    """Quote, then charge at once (prorated) and add seats; an operator files a pending order.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.errors import UsageError
-        from seatctl.ops import orders as ledger
+    Example: seatctl buy acme voip 2 --quote
+    Example: seatctl buy acme voip 2 --yes
+    Example: seatctl buy acme base 5 --yes --request-id po-4471
+    """
+    from seatctl.cli.render import Output
+    from seatctl.errors import UsageError
+    from seatctl.ops import orders as ledger
 
-        lg = Ledger()
-        if not quote:  # refuse a role that may not buy before anything else
-            lg.read(lambda s, a, b: a.require("operator", "buy seats"))
-        preview = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
-                                                          quote=True, actor=a, now=lg.now, books=b), b))
-        purchase, books = preview
-        if not quote and not yes:
-            if not sys.stdin.isatty():
-                raise UsageError("buy needs confirmation and standard input is not a terminal",
-                                 "Add --yes to buy without asking")
-            price = f"{purchase.as_dict(books)['total']} {books.currency}"
-            typer.confirm(f"Buy {quantity} '{licence}' seat(s) for '{account}' now for {price}?", abort=True)
-        if not quote:
-            purchase = lg.write(lambda s, a, b: ledger.buy(s, slug=account, code=licence, quantity=quantity,
-                                                            request_id=request_id, actor=a, now=lg.now, books=b))
-        data = purchase.as_dict(books)
-        money = f"{data['total']} {books.currency}"
-        seats = f"{quantity} '{licence}' seat{'s' if quantity != 1 else ''}"
-        if purchase.status == "quote":
-            message = f"Quote: {seats} for '{account}' would cost {money} now."
-        elif purchase.status == "pending":
-            message = (f"Requested {seats} for '{account}': order {purchase.order} is pending (quote {money}). "
-                       f"A billing operator can approve it: seatctl order approve {purchase.order}")
-        else:
-            invoice = f"invoice {purchase.invoice}" if purchase.invoice else "no invoice (nothing to charge)"
-            message = f"Bought {seats} for '{account}': {invoice}, total {money} (order {purchase.order})."
-        return Output(obj=data, message=message)
-
-    execute(fmt, produce)
+    lg = Ledger()
+    if not quote:  # refuse a role that may not buy before anything else
+        lg.read(lambda s, a, b: a.require("operator", "buy seats"))
+    purchase, books = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
+                                                             quote=True, actor=a, now=lg.now, books=b), b))
+    if not quote and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("buy needs confirmation and standard input is not a terminal",
+                             "Add --yes to buy without asking")
+        price = f"{purchase.as_dict(books)['total']} {books.currency}"
+        typer.confirm(f"Buy {quantity} '{licence}' seat(s) for '{account}' now for {price}?", abort=True)
+    if not quote:
+        purchase = lg.write(lambda s, a, b: ledger.buy(s, slug=account, code=licence, quantity=quantity,
+                                                        request_id=request_id, actor=a, now=lg.now, books=b))
+    data = purchase.as_dict(books)
+    money = f"{data['total']} {books.currency}"
+    seats = f"{quantity} '{licence}' seat{'s' if quantity != 1 else ''}"
+    if purchase.status == "quote":
+        message = f"Quote: {seats} for '{account}' would cost {money} now."
+    elif purchase.status == "pending":
+        message = (f"Requested {seats} for '{account}': order {purchase.order} is pending (quote {money}). "
+                   f"A billing operator can approve it: seatctl order approve {purchase.order}")
+    else:
+        invoice = f"invoice {purchase.invoice}" if purchase.invoice else "no invoice (nothing to charge)"
+        message = f"Bought {seats} for '{account}': {invoice}, total {money} (order {purchase.order})."
+    return Output(obj=data, message=message)
 
 
+@renders
 def assign(
     account: Annotated[str, typer.Argument(help="Account slug.")],
-    email: Annotated[str | None, typer.Argument(help="User e-mail.")] = None,
-    licences: Annotated[list[str] | None, typer.Argument(help="Licence codes.", show_default=False)] = None,
-    from_csv: Annotated[str | None, typer.Option("--from-csv", help="CSV with header email,licence.")] = None,
-    buy_missing: Annotated[bool, typer.Option("--buy", help="Buy missing seats (or request them).")] = False,
+    email: Annotated[str | None, typer.Argument(help="The user's e-mail.")] = None,
+    licences: Annotated[list[str] | None, typer.Argument(metavar="LICENCE", show_default=False,
+                                                         help="Licence codes, one or more.")] = None,
+    from_csv: Annotated[str | None, typer.Option("--from-csv", metavar="FILE",
+                                                 help="Instead of EMAIL LICENCE…: a CSV with header email,licence.")] = None,
+    buy_missing: Annotated[bool, typer.Option("--buy", help="Buy the missing seats (an operator requests them).")] = False,
     fmt: FormatOpt = None,
-) -> None:
-    """Give seats to a user (several licence types at once), or a whole CSV file: all or nothing."""
+) -> "Output":
+    """Give seats to a user (several licence types at once), or a whole CSV file: all or nothing.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.errors import UsageError
-        from seatctl.ops import seats as ledger
-        from seatctl.rules.csvfile import read_csv
-        from seatctl.rules.emails import email_key
+    Example: seatctl assign acme ana@example.com base voip
+    Example: seatctl assign acme --from-csv seats.csv
+    Example: seatctl assign acme ben@example.com gsm --buy
+    """
+    from seatctl.cli.render import Output
+    from seatctl.errors import UsageError
+    from seatctl.ops import seats as ledger
+    from seatctl.rules.csvfile import read_csv
+    from seatctl.rules.emails import email_key
 
-        if from_csv:
-            if email or licences:
-                raise UsageError("give either EMAIL LICENCE… or --from-csv, not both", "See: seatctl assign --help")
-            rows = read_csv(from_csv, ("email", "licence"))
-            pairs = []
-            for row in rows:
-                if not row.get("licence"):
-                    raise UsageError(f"row {row['_row']} of '{from_csv}' has no licence", "Fill the licence column")
-                pairs.append((email_key(row.get("email", ""), f"row {row['_row']}: "), row["licence"]))
-            if not pairs:
-                raise UsageError(f"'{from_csv}' has no rows", "Add rows below the header email,licence")
-        else:
-            if not email or not licences:
-                raise UsageError("assign needs EMAIL and at least one LICENCE",
-                                 f"e.g. seatctl assign {account} ana@example.com base")
-            pairs = [(email, code) for code in licences]
-        lg = Ledger()
-        result = lg.write(lambda s, a, b: ledger.assign(s, slug=account, pairs=pairs, buy_missing=buy_missing,
-                                                         actor=a, now=lg.now, books=b))
-        who = result.user or f"{len({p[0] for p in pairs})} users"
-        parts = []
-        if result.assigned:
-            codes = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in Counter(result.assigned).items())
-            parts.append(f"Assigned {codes} to {who} in '{account}'")
-        if result.unchanged:
-            parts.append(f"already held: {', '.join(sorted(set(result.unchanged)))}")
-        if result.bought:
-            parts.append("bought " + ", ".join(f"{b['quantity']} '{b['licence']}' (invoice {b['invoice']})"
-                                               for b in result.bought))
-        message = "; ".join(parts) + "." if parts else "Nothing assigned."
-        return Output(obj=result.as_dict(), message=message, note=result.note)
-
-    execute(fmt, produce)
+    if from_csv:
+        if email or licences:
+            raise UsageError("give either EMAIL LICENCE… or --from-csv, not both", "See: seatctl assign --help")
+        rows = read_csv(from_csv, ("email", "licence"))
+        pairs = []
+        for row in rows:
+            if not row.get("licence"):
+                raise UsageError(f"row {row['_row']} of '{from_csv}' has no licence", "Fill the licence column")
+            pairs.append((email_key(row.get("email", ""), f"row {row['_row']}: "), row["licence"]))
+        if not pairs:
+            raise UsageError(f"'{from_csv}' has no rows", "Add rows below the header email,licence")
+    else:
+        if not email or not licences:
+            raise UsageError("assign needs EMAIL and at least one LICENCE",
+                             f"e.g. seatctl assign {account} ana@example.com base")
+        pairs = [(email, code) for code in licences]
+    lg = Ledger()
+    result = lg.write(lambda s, a, b: ledger.assign(s, slug=account, pairs=pairs, buy_missing=buy_missing,
+                                                     actor=a, now=lg.now, books=b))
+    who = result.user or f"{len({p[0] for p in pairs})} users"
+    parts = []
+    if result.assigned:
+        codes = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in Counter(result.assigned).items())
+        parts.append(f"Assigned {codes} to {who} in '{account}'")
+    if result.unchanged:
+        parts.append(f"already held: {', '.join(sorted(set(result.unchanged)))}")
+    if result.bought:
+        parts.append("bought " + ", ".join(f"{b['quantity']} '{b['licence']}' (invoice {b['invoice']})"
+                                           for b in result.bought))
+    message = "; ".join(parts) + "." if parts else "Nothing assigned."
+    return Output(obj=result.as_dict(), message=message, note=result.note)
 
 
+@renders
 def release(
     account: Annotated[str, typer.Argument(help="Account slug.")],
-    email: Annotated[str, typer.Argument(help="User e-mail.")],
-    licences: Annotated[list[str], typer.Argument(help="Licence codes.")],
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    licences: Annotated[list[str], typer.Argument(metavar="LICENCE", help="Licence codes, one or more.")],
     fmt: FormatOpt = None,
-) -> None:
-    """Take seats back from a user; the seats stay owned and free."""
+) -> "Output":
+    """Take seats back from a user; the seats stay owned and free.
 
-    def produce():  # type: ignore[no-untyped-def]
-        from seatctl.cli.render import Output
-        from seatctl.ops import seats as ledger
+    Example: seatctl release acme ana@example.com voip
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops import seats as ledger
 
-        lg = Ledger()
-        result = lg.write(lambda s, a, b: ledger.release(s, slug=account, email=email, codes=licences,
-                                                          actor=a, now=lg.now, books=b))
-        parts = []
-        if result.released:
-            parts.append(f"Released {', '.join(result.released)} from {result.user} in '{account}'")
-        if result.unchanged:
-            parts.append(f"not held: {', '.join(result.unchanged)}")
-        return Output(obj=result.as_dict(), message="; ".join(parts) + ".")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    result = lg.write(lambda s, a, b: ledger.release(s, slug=account, email=email, codes=licences,
+                                                      actor=a, now=lg.now, books=b))
+    parts = []
+    if result.released:
+        parts.append(f"Released {', '.join(result.released)} from {result.user} in '{account}'")
+    if result.unchanged:
+        parts.append(f"not held: {', '.join(result.unchanged)}")
+    return Output(obj=result.as_dict(), message="; ".join(parts) + ".")
