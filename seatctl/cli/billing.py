@@ -64,7 +64,9 @@ def cycle_close(
 @cycle_app.command("show")
 @renders
 def cycle_show(account: Annotated[str, typer.Argument(help="Account slug.")], fmt: FormatOpt = None) -> "Output":
-    """The current period, days left, what the next renewal would keep and bill.
+    """The current period, and what its close would keep and bill if nothing changed before its end
+    (close_total: the invoice that close writes, children billed via the account included). Periods that
+    ended but are not closed yet (cron has not run) are listed first, with what each close will bill.
 
     Example: seatctl cycle show acme
     """
@@ -75,10 +77,15 @@ def cycle_show(account: Annotated[str, typer.Argument(help="Account slug.")], fm
     card = lg.read(lambda s, a, b: show_cycle(s, account, now=lg.now, books=b))
     if fmt is not None and fmt.value in ("json", "csv"):
         return Output(obj=card)
-    head = {k: v for k, v in card.items() if k != "seats"}
-    assert isinstance(card["seats"], list)
-    seats = Output(rows=card["seats"], columns=["licence", "owned", "in_use", "minimum", "kept", "renewal"])
-    return Output(obj=head, title=f"cycle of {account}", extra=[seats])
+    head = {k: v for k, v in card.items() if k not in ("seats", "due_periods")}
+    assert isinstance(card["seats"], list) and isinstance(card["due_periods"], list)
+    extra = []
+    if card["due_periods"]:
+        extra.append(Output(rows=card["due_periods"], title="ended, not closed yet (the next close bills them)",
+                            columns=["period_start", "period_end", "seats_cancelled", "invoice_total"]))
+    extra.append(Output(rows=card["seats"], columns=["licence", "owned", "in_use", "minimum", "kept", "renewal",
+                                                     "usage"]))
+    return Output(obj=head, title=f"cycle of {account}", extra=extra)
 
 
 AccountOpt = Annotated[str | None, typer.Option("--account", metavar="SLUG", help="Only this account's invoices.")]

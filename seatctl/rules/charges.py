@@ -28,7 +28,9 @@ UNIT_PLACES = Decimal("0.000001")  # a metered unit price under tiers: amount ÷
 
 
 class Product(Protocol):
-    """What a line names: a licence type or a meter (a stored row has these)."""
+    """What a line names: a licence type or a meter (a stored row has these; hashable, as rows are)."""
+
+    def __hash__(self) -> int: ...
 
     @property
     def id(self) -> int: ...

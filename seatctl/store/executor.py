@@ -19,7 +19,7 @@ import functools
 import operator
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Date, DateTime, Dialect, Insert, exc
 from sqlalchemy.types import TypeEngine
@@ -116,7 +116,7 @@ class Executor:
         """A query's rows, as tuples (the columns the dialect converts converted)."""
         p = _prepare(self.dialect, stmt)
         self._run(p.sql, self._params(p, values), False)
-        rows: list[Any] = self.cursor.fetchall()
+        rows = cast("list[Any]", self.cursor.fetchall())  # a list, as every DB-API driver here returns
         if p.results:
             rows = [list(r) for r in rows]
             for r in rows:
