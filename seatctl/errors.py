@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -16,7 +17,10 @@ class ExitCode(IntEnum):
 
 
 class SeatctlError(Exception):
-    """An error a user can act on: `what` went wrong and a `hint` of what to type next."""
+    """An error a user can act on: `what` went wrong and a `hint` of what to type next.
+
+    `events`: audit records the refusal leaves although the command changed nothing (a refused
+    assignment's denials); the one write entry (`ops/write.py`) writes them in a transaction of their own."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
@@ -24,6 +28,7 @@ class SeatctlError(Exception):
         super().__init__(what)
         self.what = what
         self.hint = hint
+        self.events: list[dict[str, Any]] = []
 
     def __str__(self) -> str:
         return f"{self.what}. {self.hint}" if self.hint else self.what

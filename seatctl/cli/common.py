@@ -126,17 +126,11 @@ class Ledger:
                 session.rollback()
 
     def write(self, fn: Callable[[Session, Actor, Books], T]) -> T:
-        """One transaction that takes the write lock first; denials survive the rollback."""
-        from seatctl.ops.seats import NoFreeSeat, record_denials
-        from seatctl.store import engine as db
+        """One write transaction (`ops.write.transaction`: the lock first; a refused assignment's denials
+        are kept)."""
+        from seatctl.ops.write import transaction
 
-        try:
-            with db.write(self.engine) as session:
-                return fn(session, self.actor(session), self.books(session))
-        except NoFreeSeat as err:
-            with db.write(self.engine) as session:
-                record_denials(session, err, actor=self.actor(session), now=self.now)
-            raise
+        return transaction(self.engine, lambda session: fn(session, self.actor(session), self.books(session)))
 
 
 def one_line(text: str) -> str:

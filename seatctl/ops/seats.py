@@ -32,9 +32,12 @@ class Missing:
 
 
 class NoFreeSeat(Refused):
-    """An assignment refused for want of free seats; the caller records the denials."""
+    """An assignment refused for want of free seats. It leaves a `denial` event per licence type short
+    (SPEC §6: reports count them, the clearest signal of what to buy), written although the assignment
+    is not."""
 
-    def __init__(self, account: Account, missing: list[Missing], user: str | None) -> None:
+    def __init__(self, account: Account, missing: list[Missing], user: str | None, *, actor: Actor,
+                 now: datetime) -> None:
         first = missing[0]
         what = "; ".join(
             f"no free '{m.licence.code}' seat in account '{account.slug}' ({m.in_use} of {m.total} in use)"
@@ -48,14 +51,9 @@ class NoFreeSeat(Refused):
         self.account_id = account.id
         self.missing = missing
         self.user = user
-
-
-def record_denials(session: Session, err: NoFreeSeat, *, actor: Actor, now: datetime) -> None:
-    """The denial events of a refused assignment, in a transaction of their own."""
-    for m in err.missing:
-        audit.record(session, at=now, operator=actor.name, action="denial", account_id=err.account_id,
-                     licence_id=m.licence.id, quantity=m.needed, licence=m.licence.code, user=err.user,
-                     in_use=m.in_use, total=m.total)
+        self.events = [audit.row(at=now, operator=actor.name, action="denial", account_id=account.id,
+                                 licence_id=m.licence.id, quantity=m.needed, licence=m.licence.code, user=user,
+                                 in_use=m.in_use, total=m.total) for m in missing]
 
 
 @dataclass
@@ -127,7 +125,7 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
                 owned = owned_now(session, account.id, licence.id)
                 missing.append(Missing(licence, count - len(free[code]), in_use_now(session, account.id, licence.id), owned))
         if missing and not buy_missing:
-            raise NoFreeSeat(account, missing, result.user)
+            raise NoFreeSeat(account, missing, result.user, actor=actor, now=now)
         if missing:
             book = PriceBook(session)
             if not actor.can("billing"):
@@ -137,7 +135,7 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
                     result.orders.append(p.as_dict(books))
                 approvers = ", ".join(_approvers(session)) or "an operator with the billing role"
                 ids = ", ".join(str(o["order"]) for o in result.orders)
-                result.note = (f"{NoFreeSeat(account, missing, result.user).what}; filed order {ids}. "
+                result.note = (f"{NoFreeSeat(account, missing, result.user, actor=actor, now=now).what}; filed order {ids}. "
                                f"{approvers} can approve it: seatctl order approve {result.orders[0]['order']}")
                 result.unchanged = []
                 return result

@@ -1,17 +1,40 @@
-"""The one write entry: every change to an account locks it and closes its ended periods first."""
+"""The one write entry: a write transaction takes the write lock first; every change to an account
+locks it and closes its ended periods first (`for_write`); a refusal that leaves a record (a refused
+assignment's denials) has it written in a transaction of its own (`transaction`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from seatctl.errors import Refused
+from seatctl.errors import Refused, SeatctlError
 from seatctl.ops.cycles import close_due
 from seatctl.ops.lookup import find_account, invoicing_account
 from seatctl.rules.books import Books
 from seatctl.rules.roles import Actor
+from seatctl.store import audit
+from seatctl.store import engine as db
 from seatctl.store.tables import Account
+
+T = TypeVar("T")
+
+
+def transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run `work` in one write transaction (the write lock first, then checks, writes and events). If it
+    is refused with events to leave (`SeatctlError.events`), nothing it wrote stays, and those events
+    are written in a transaction of their own before the error goes on."""
+    try:
+        with db.write(engine) as session:
+            return work(session)
+    except SeatctlError as err:
+        if err.events:
+            with db.write(engine) as session:
+                audit.insert_rows(session, err.events)
+        raise
 
 
 def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books: Books,
