@@ -46,27 +46,6 @@ def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     conn.execute(_insert_event(), rows)
 
 
-def record(
-    session: Session,
-    *,
-    at: datetime,
-    operator: str,
-    action: str,
-    account_id: int | None = None,
-    licence_id: int | None = None,
-    quantity: int | None = None,
-    **details: Any,
-) -> None:
-    session.add(
-        Event(
-            at=at,
-            operator=operator,
-            action=action,
-            account_id=account_id,
-            licence_id=licence_id,
-            quantity=quantity,
-            details=json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
-        )
-    )
-
-
+def record(session: Session, **event: Any) -> None:
+    """One event (the arguments of `row`) added to the session, written with the change it records."""
+    session.add(Event(**row(**event)))
