@@ -115,3 +115,17 @@ def test_the_table_shows_the_due_periods_and_the_licence_rows(ledger):
     assert "ended, not closed yet" in out
     assert "close_total" in out and "5.35" in out
     assert "licence    owned    in_use    minimum    kept    renewal    usage" in out
+
+
+def test_a_closed_account_has_no_minimum_after_its_last_close_and_leaves_status(ledger):
+    """SPEC §5 closed: the last close releases and cancels everything and the account has no minimum
+    any more; `status` shows no row for it once nothing is owned, held or pending (issue 14, item 3)."""
+    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=3")
+    ledger.ok("account", "close", "acme")
+    assert ledger.json("account", "show", "acme")["minimums"] == {"base": 3}  # until its period ends
+    [row] = close(ledger, "acme")
+    assert (row["seats_cancelled"], row["invoice"]) == (3, None)
+    assert ledger.json("status", "acme", now="2026-12-02T09:00:00Z") == []
+    assert ledger.json("account", "show", "acme", now="2026-12-02T09:00:00Z")["minimums"] == {}
+    doctor = ledger.json("doctor", now="2026-12-02T09:00:00Z")
+    assert all(check["status"] == "ok" for check in doctor)
