@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from seatctl.errors import UsageError
 
 APP = "seatctl"
-KEYS = {"database", "currency", "timezone", "busy_timeout", "tax_rate", "invoice_prefix"}
+KEYS = {"database", "busy_timeout", "format"}
+FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
+# Keys of earlier releases. `currency` and `timezone` seeded a new ledger; `tax_rate` and
+# `invoice_prefix` were read by whoever wrote an invoice. They are ledger settings now (SPEC §10):
+# `seatctl init` copies them into a ledger once (when it creates it, or upgrades one that never had
+# them), and every command ignores them with a one-line warning.
+LEGACY_KEYS = ("currency", "timezone", "tax_rate", "invoice_prefix")
 
 
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
     database: str | None = None
-    currency: str = "EUR"
-    timezone: str = "UTC"
     busy_timeout: float = 10.0
-    tax_rate: Decimal | None = None
-    invoice_prefix: str = "INV-"
+    format: str | None = None  # the default --format; None: table on a terminal, plain when piped
+    legacy: dict[str, str] = field(default_factory=dict)  # old keys found in the file, as text
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def legacy_warning(self) -> str | None:
+        """The one line printed when the file still has keys that are ledger settings now."""
+        if not self.legacy:
+            return None
+        keys = ", ".join(self.legacy)
+        return (f"warning: config '{self.path}': {keys} ignored (ledger settings now: seatctl settings show); "
+                "remove them from the file")
 
 
 def _user_config_dir() -> Path:
@@ -67,32 +78,25 @@ def load(explicit: str | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"cannot read config '{path}': {exc}", "Fix the TOML") from None
-    unknown = sorted(set(data) - KEYS)
+    unknown = sorted(set(data) - KEYS - set(LEGACY_KEYS))
     if unknown:
         raise UsageError(
             f"unknown key '{unknown[0]}' in config '{path}'",
             f"Known keys: {', '.join(sorted(KEYS))}",
         )
-    tax: Decimal | None = None
-    if data.get("tax_rate") is not None:
-        try:
-            tax = Decimal(str(data["tax_rate"]))
-        except InvalidOperation:
-            raise UsageError(f"tax_rate in '{path}' is not a number", "e.g. tax_rate = 21") from None
-        if tax < 0:
-            raise UsageError(f"tax_rate in '{path}' is negative", "e.g. tax_rate = 21")
     try:
         busy = float(data.get("busy_timeout", 10.0))
     except (TypeError, ValueError):
         raise UsageError(f"busy_timeout in '{path}' is not a number", "e.g. 10") from None
+    fmt = data.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"format '{fmt}' in config '{path}' is not a format", f"Use one of: {', '.join(FORMATS)}")
     return Config(
         path=path,
         database=data.get("database"),
-        currency=str(data.get("currency", "EUR")),
-        timezone=str(data.get("timezone", "UTC")),
         busy_timeout=busy,
-        tax_rate=tax,
-        invoice_prefix=str(data.get("invoice_prefix", "INV-")),
+        format=fmt,
+        legacy={key: str(data[key]) for key in LEGACY_KEYS if key in data},
         raw=data,
     )
 

@@ -375,7 +375,7 @@ def test_voiding_a_renewal_credits_its_total(ledger):
 
 # --- invoice arithmetic -----------------------------------------------------------------------
 
-def test_invoice_lines_sum_to_the_invoice_total(ledger, tmp_path):
+def test_invoice_lines_sum_to_the_invoice_total(ledger):
     ledger.ok("licence", "add", "seat10", "--name", "Ten", "--monthly", "10.00")
     add_account(ledger)
     add_account(ledger, "disc", "--discount", "12.5")
@@ -386,7 +386,7 @@ def test_invoice_lines_sum_to_the_invoice_total(ledger, tmp_path):
         give(ledger, slug, 1, "voip", now="2026-11-23T10:00:00Z")
         give(ledger, slug, 2, "seat10", now="2026-11-23T10:00:00Z", start=10)
         give(ledger, slug, 5, "messaging", now="2026-11-23T10:00:00Z", start=20)
-    (tmp_path / "seatctl.toml").write_text("tax_rate = 21\n")
+    ledger.ok("settings", "set", "tax_rate", "21", now="2026-11-27T10:00:00Z")
     ledger.ok("buy", "disc", "gsm", "1", "--yes", now="2026-11-27T10:00:00Z")
     close(ledger, DEC1)
     listed = invoices(ledger)
@@ -407,9 +407,9 @@ def test_purchase_lines_round_once_per_line(ledger):
     assert (line["quantity"], line["days"], line["period_days"], line["amount"]) == (3, 10, 30, "10.00")
 
 
-def test_discount_and_tax_lines_on_a_purchase(ledger, tmp_path):
+def test_discount_and_tax_lines_on_a_purchase(ledger):
     add_account(ledger, "disc", "--discount", "12.5")
-    (tmp_path / "seatctl.toml").write_text("tax_rate = 21\n")
+    ledger.ok("settings", "set", "tax_rate", "21")
     bought = ledger.json("buy", "disc", "voip", "1", "--yes", now="2026-11-16T10:00:00Z")
     inv = show(ledger, bought["invoice"])
     assert [(line["licence"], line["amount"]) for line in inv["lines"]] == [

@@ -261,8 +261,8 @@ def test_invoice_show_json_has_the_documented_line_fields_and_totals(acme):
     assert (shown["subtotal"], shown["tax"], shown["total"]) == ("2.68", "0.00", "2.68")
 
 
-def test_tax_rate_in_the_config_file_adds_a_tax_line(acme, tmp_path):
-    (tmp_path / "seatctl.toml").write_text("tax_rate = 21\n", encoding="utf-8")
+def test_the_ledgers_tax_rate_adds_a_tax_line(acme):
+    acme.ok("settings", "set", "tax_rate", "21")
     out = acme.json("buy", "acme", "base", "1", "--yes", now=NOV_16)
     shown = acme.json("invoice", "show", out["invoice"])
     assert (shown["subtotal"], shown["tax"], shown["total"]) == ("15.00", "3.15", "18.15")

@@ -1,6 +1,6 @@
 """init, operator add|list|remove, log, demo, doctor, backup."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -15,16 +15,21 @@ operator_app = Group()
 @renders
 def init(
     currency: Annotated[str | None, typer.Option("--currency", metavar="CODE",
-                                                 help="ISO 4217 code of a new ledger (default: config, else EUR).")] = None,
+                                                 help="ISO 4217 code of a new ledger (default: EUR).")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", metavar="TZ",
-                                                 help="IANA time zone of a new ledger (default: config, else UTC).")] = None,
+                                                 help="IANA time zone of a new ledger (default: UTC).")] = None,
     fmt: FormatOpt = None,
 ) -> "Output":
     """Create the ledger (you become its owner) or upgrade an existing one.
 
+    An existing ledger is upgraded in place when this seatctl needs a newer schema (SQLite: a copy
+    is kept beside it); the first upgrade copies tax_rate and invoice_prefix from the config file.
+
     Example: seatctl init --currency EUR --timezone Europe/Madrid
     Example: seatctl --db postgresql+psycopg://ledger.example.com/seatctl init
     """
+    import sys
+
     from seatctl import clock, config
     from seatctl.cli.render import Output
     from seatctl.ops.ledger import init_ledger
@@ -33,13 +38,25 @@ def init(
 
     cfg = config.load(Options.config)
     location = db.Location(config.database_location(Options.db, cfg))
-    result = init_ledger(location, currency=currency or cfg.currency, timezone=timezone or cfg.timezone,
+    result = init_ledger(location, currency=currency, timezone=timezone, legacy=cfg.legacy,
                          operator=identity(), busy_timeout=cfg.busy_timeout, now=clock.now())
-    message = {
-        "created": f"Created ledger {location.display}; '{result.get('owner')}' is its owner.",
-        "upgraded": f"Upgraded ledger {location.display} to revision {result['revision']} "
-                    f"(the old one is copied at {result.get('backup')}).",
-    }.get(str(result["status"]), f"Ledger {location.display} is up to date.")
+    copied = cast(dict[str, str], result["copied"])
+    unused = {k: v for k, v in cfg.legacy.items() if k not in copied}
+    warning = config.Config(path=cfg.path, legacy=unused).legacy_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    if result["status"] == "created":
+        message = f"Created ledger {location.display}; '{result.get('owner')}' is its owner."
+    elif result["status"] == "upgraded":
+        kept = f" (the old one is copied at {result['backup']})" if result.get("backup") else ""
+        message = (f"Upgraded ledger {location.display} from revision {result['previous_revision']} "
+                   f"to {result['revision']}{kept}.")
+    else:
+        message = f"Ledger {location.display} is up to date."
+    if copied:
+        pairs = ", ".join(f"{k}={v}" for k, v in copied.items())
+        message += (f" Copied from config '{cfg.path}' into the ledger: {pairs}; the file's keys are "
+                    "ignored from now on (see: seatctl settings show).")
     return Output(obj=result, message=message)
 
 

@@ -51,6 +51,8 @@ COMMANDS: dict[str, Entry] = {
     "log": Entry("reports", "seatctl.cli.admin", "log", "The audit trail, by time."),
     "init": Entry("admin", "seatctl.cli.admin", "init", "Create the ledger, or upgrade an existing one."),
     "operator": Entry("admin", "seatctl.cli.admin", "operator_app", "Who may do what (viewer < operator < billing < owner)."),
+    "settings": Entry("admin", "seatctl.cli.settings", "app",
+                      "Ledger settings: currency, time zone, tax rate, invoice prefix."),
     "doctor": Entry("admin", "seatctl.cli.admin", "doctor", "Check the ledger's integrity; exit 4 if a check fails."),
     "backup": Entry("admin", "seatctl.cli.admin", "backup", "A consistent online copy of a SQLite ledger."),
     "demo": Entry("admin", "seatctl.cli.admin", "demo", "Build a sample ledger and walk through every job."),

@@ -39,18 +39,34 @@ class Fmt(StrEnum):
     json = "json"
 
 
-FormatOpt = Annotated[
-    Fmt | None,
-    typer.Option("--format", "-f", metavar="|".join(Fmt), case_sensitive=False, show_default=False,
-                 help="Output format (default: table on a terminal, plain when piped)."),
-]
-
-
 class Options:
     """Global options, set by the root callback."""
 
     db: str | None = None
     config: str | None = None
+
+
+def _default_format(value: Fmt | None) -> Fmt | None:
+    """Without --format, the config file's `format` (then table on a terminal, plain when piped).
+    A config that cannot be read is reported by the command itself, with its exit code."""
+    if value is not None:
+        return value
+    from seatctl import config
+    from seatctl.errors import SeatctlError
+
+    try:
+        default = config.load(Options.config).format
+    except SeatctlError:
+        return None
+    return Fmt(default) if default else None
+
+
+FormatOpt = Annotated[
+    Fmt | None,
+    typer.Option("--format", "-f", metavar="|".join(Fmt), case_sensitive=False, show_default=False,
+                 help="Output format (default: the config's format, else table on a terminal, plain when piped).",
+                 callback=_default_format),
+]
 
 
 class Ledger:
@@ -67,6 +83,9 @@ class Ledger:
         from seatctl import clock, config
 
         self.config: Config = config.load(Options.config)
+        warning = self.config.legacy_warning()
+        if warning:
+            print(warning, file=sys.stderr)
         self.location = config.database_location(Options.db, self.config)
         self.now = clock.now()
         self._engine: Engine | None = None
@@ -83,7 +102,7 @@ class Ledger:
     def books(self, session: Session) -> Books:
         from seatctl.ops.context import load_books
 
-        return load_books(session, tax_rate=self.config.tax_rate, invoice_prefix=self.config.invoice_prefix)
+        return load_books(session)
 
     def actor(self, session: Session) -> Actor:
         from seatctl.ops.context import load_actor

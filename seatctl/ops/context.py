@@ -12,14 +12,16 @@ from seatctl.rules.roles import Actor
 from seatctl.store.tables import Operator, operator_table, setting_table
 
 
-def load_books(session: Session, *, tax_rate: Decimal | None = None, invoice_prefix: str = "INV-") -> Books:
+def load_books(session: Session) -> Books:
+    """The ledger's settings (SPEC §10), read once per command; defaults where a row is missing."""
     values: dict[str, str] = dict(session.exec(select(setting_table.c.key, setting_table.c.value)).all())
+    tax = Decimal(values.get("tax_rate", "0"))
     return Books(
         currency=values.get("currency", "EUR"),
         digits=int(values.get("minor_digits", "2")),
         timezone=values.get("timezone", "UTC"),
-        tax_rate=tax_rate,
-        invoice_prefix=invoice_prefix,
+        tax_rate=tax or None,
+        invoice_prefix=values.get("invoice_prefix", "INV-"),
     )
 
 

@@ -64,7 +64,8 @@ setting_table = Table(
 
 
 class Setting(Row):
-    """Ledger-wide facts fixed at `init`: currency, minor digits, time zone."""
+    """Ledger settings (SPEC §10): currency (and its minor digits), timezone, tax_rate,
+    invoice_prefix; ops/settings.py reads and changes them."""
 
     key: str
     value: str
