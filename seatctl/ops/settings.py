@@ -29,7 +29,7 @@ ROLE = {"currency": "owner", "timezone": "billing", "tax_rate": "billing", "invo
 COPIED = "config_copied"  # internal: when `init` copied tax_rate/invoice_prefix from a config file
 CREDIT_SERIES = "CN-"  # credit notes' own series (ops/invoices.py); no invoice prefix may take it
 
-_RATE = re.compile(r"^\d{1,3}(\.\d{1,4})?$")
+_RATE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,4})?$")
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9/_-]{0,19}$")
 PREFIX_RULE = "1 to 20 characters: ASCII letters, digits, '-', '/' or '_', starting with a letter"
 
@@ -44,7 +44,7 @@ def parse_tax_rate(text: str) -> str:
     """A percentage from 0 to 100, plain decimal text with at most 4 decimals ("21", "8.875")."""
     value = text.strip()
     try:
-        rate = Decimal(value) if _RATE.match(value) else None
+        rate = Decimal(value) if _RATE.fullmatch(value) else None
     except InvalidOperation:
         rate = None
     if rate is None or rate > 100:
@@ -56,7 +56,7 @@ def parse_tax_rate(text: str) -> str:
 
 
 def parse_prefix(text: str) -> str:
-    if not _PREFIX.match(text):
+    if not _PREFIX.fullmatch(text):
         raise UsageError(f"invoice prefix '{text}' is not valid", f"Use {PREFIX_RULE}, e.g. INV-")
     if text.upper() == CREDIT_SERIES:
         raise UsageError(f"invoice prefix '{text}' is the credit notes' series", "Choose another, e.g. INV-")
