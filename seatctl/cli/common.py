@@ -83,9 +83,6 @@ class Ledger:
         from seatctl import clock, config
 
         self.config: Config = config.load(Options.config)
-        warning = self.config.legacy_warning()
-        if warning:
-            print(warning, file=sys.stderr)
         self.location = config.database_location(Options.db, self.config)
         self.now = clock.now()
         self._engine: Engine | None = None
@@ -97,6 +94,10 @@ class Ledger:
 
             self._engine = db.open_ledger(db.Location(self.location), busy_timeout=self.config.busy_timeout)
             Ledger.opened.append(self._engine)
+            # Once the ledger is known to be current: before its upgrade, `init` still reads these keys.
+            warning = self.config.legacy_warning()
+            if warning:
+                print(warning, file=sys.stderr)
         return self._engine
 
     def books(self, session: Session) -> Books:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from seatctl.store.schema import upgrade
 
-
 COPIED_KEYS = ("tax_rate", "invoice_prefix")  # read from the config once per ledger (SPEC §10)
 
 
