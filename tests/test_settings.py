@@ -103,7 +103,7 @@ def test_the_currency_is_frozen_once_an_invoice_exists(acme):
     events = len(acme.json("log"))
     result = acme("settings", "set", "currency", "USD")
     assert result.code == 4
-    assert result.err == ("error: the currency cannot change: 1 invoice(s) are written in EUR. "
+    assert result.err == ("error: the currency cannot change once invoices exist (1 in EUR). "
                           "Start a new ledger for another currency\n")
     assert settings(acme) == DEFAULTS
     assert len(acme.json("log")) == events
@@ -112,7 +112,7 @@ def test_the_currency_is_frozen_once_an_invoice_exists(acme):
 def test_a_pending_order_freezes_the_currency_too(acme):
     assert acme.json("buy", "acme", "base", "1", "--yes", operator="olivia")["status"] == "pending"
     result = acme("settings", "set", "currency", "USD")
-    assert result.code == 4 and "order(s) are quoted in EUR" in result.err
+    assert result.code == 4 and "once orders exist (1 quoted in EUR)" in result.err
 
 
 def test_setting_the_value_a_setting_has_is_a_no_op(acme):
@@ -227,3 +227,28 @@ def test_an_accepted_prefix_only_has_invoice_number_characters(text):
     assert prefix == text and 1 <= len(prefix) <= 20 and prefix[0].isascii() and prefix[0].isalpha()
     assert all(ch.isascii() and (ch.isalnum() or ch in "-/_") for ch in prefix)
     assert prefix.upper() != "CN-"
+
+
+def test_init_of_a_new_ledger_takes_the_old_config_keys_once(cli, tmp_path):
+    (tmp_path / "seatctl.toml").write_text('currency = "USD"\ntimezone = "America/New_York"\ntax_rate = 7.25\n'
+                                           'invoice_prefix = "US-"\n', encoding="utf-8")
+    result = cli.ok("init", "--timezone", "Europe/Madrid", "--format", "json")
+    assert result.json()["copied"] == {"currency": "USD", "tax_rate": "7.25", "invoice_prefix": "US-"}
+    assert result.err == ("warning: config 'seatctl.toml': timezone ignored (ledger settings now: "
+                          "seatctl settings show); remove them from the file\n")  # --timezone won
+    assert cli.json("settings", "show") == [
+        {"key": "currency", "value": "USD"}, {"key": "timezone", "value": "Europe/Madrid"},
+        {"key": "tax_rate", "value": "7.25"}, {"key": "invoice_prefix", "value": "US-"}]
+    again = cli.ok("init", "--format", "json")
+    assert (again.json()["status"], again.json()["copied"]) == ("up to date", {})
+    assert again.err.startswith("warning: config 'seatctl.toml': currency, timezone, tax_rate, invoice_prefix ignored")
+
+
+def test_the_example_config_has_only_per_machine_keys():
+    from pathlib import Path
+
+    from seatctl import config
+
+    example = config.load(str(Path(__file__).parent.parent / "seatctl.toml.example"))
+    assert (example.legacy, example.busy_timeout, example.format) == ({}, 10.0, None)
+    assert set(example.raw) <= config.KEYS

@@ -21,6 +21,8 @@ STEPS: list[tuple[str, str, str, int, str]] = [
      "Create the ledger; whoever runs init becomes its owner."),
     ("2026-01-01T08:01:00Z", "alice", "operator add cron --role billing", 0, "cron closes cycles: it needs billing."),
     ("2026-01-01T08:01:00Z", "alice", "operator add olivia --role operator", 0, "An operator who may only request purchases."),
+    ("2026-01-01T08:01:00Z", "alice", "settings show", 0,
+     "What changes money is the ledger's, the same on every machine: seatctl settings set KEY VALUE."),
     ("2026-01-01T08:02:00Z", "alice", "licence add base --name 'Base plan' --monthly 30.00 --annual 300.00", 0,
      "Four licence types (seed 000)."),
     ("2026-01-01T08:02:00Z", "alice", "licence add voip --name 'VoIP calls' --monthly 5.35", 0, ""),

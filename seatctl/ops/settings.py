@@ -125,9 +125,9 @@ def _check_currency_free(session: Session, old: str) -> None:
     is stored the same way) exists, the currency is that ledger's for good."""
     invoices = session.exec(select(func.count()).select_from(invoice_table)).one()
     if invoices:
-        raise Refused(f"the currency cannot change: {invoices} invoice(s) are written in {old}",
+        raise Refused(f"the currency cannot change once invoices exist ({invoices} in {old})",
                       "Start a new ledger for another currency")
     orders = session.exec(select(func.count()).select_from(purchase_order_table)).one()
     if orders:
-        raise Refused(f"the currency cannot change: {orders} order(s) are quoted in {old}",
+        raise Refused(f"the currency cannot change once orders exist ({orders} quoted in {old})",
                       "Start a new ledger for another currency")
