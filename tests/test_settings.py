@@ -229,6 +229,12 @@ def test_an_accepted_prefix_only_has_invoice_number_characters(text):
     assert prefix.upper() != "CN-"
 
 
+def test_the_reserved_prefix_is_the_credit_notes_series():
+    from seatctl.ops import invoices, settings
+
+    assert settings.CREDIT_SERIES == invoices.CREDIT_SERIES
+
+
 def test_init_of_a_new_ledger_takes_the_old_config_keys_once(cli, tmp_path):
     (tmp_path / "seatctl.toml").write_text('currency = "USD"\ntimezone = "America/New_York"\ntax_rate = 7.25\n'
                                            'invoice_prefix = "US-"\n', encoding="utf-8")
