@@ -69,8 +69,8 @@ def test_a_reseller_announces_its_childrens_lines(ledger):
     assert (row["account"], row["total"]) == ("resell", "5.35")
 
 
-def test_tax_is_in_the_announced_total(ledger, tmp_path):
-    (tmp_path / "seatctl.toml").write_text("tax_rate = 21\n")
+def test_tax_is_in_the_announced_total(ledger):
+    ledger.ok("settings", "set", "tax_rate", "21")
     ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "voip=1")
     assert show(ledger, "acme")["close_total"] == "6.47"  # 5.35 + round(1.1235)
     [row] = close(ledger, "acme")

@@ -40,7 +40,7 @@ def _end_instant(day: str, tz: str) -> str:
 
 def _fresh_ledger(backend: str, folder: Path, pg_url: str | None, tax: str | None) -> Seatctl:
     config = folder / "seatctl.toml"
-    config.write_text(f"tax_rate = {tax}\n" if tax else "")
+    config.write_text("")
     if backend == "sqlite":
         cli = Seatctl(folder / "ledger.db")
     else:
@@ -56,6 +56,7 @@ def _fresh_ledger(backend: str, folder: Path, pg_url: str | None, tax: str | Non
             {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
         cli = Seatctl(folder / "ledger.db", pg_url=url.replace("USER@", "{user}@", 1))
     cli.config = str(config)  # type: ignore[attr-defined]
+    cli.tax = tax  # type: ignore[attr-defined]
     return cli
 
 
@@ -109,6 +110,7 @@ def _setup(cli: Seatctl) -> None:
         ("plan", "add", "team", "--name", "Team", "--monthly", "50.00", "--annual", "500.00", "--includes", "base=2",
          "--allowance", "sms=100"),
         ("plan", "add", "lite", "--name", "Lite", "--monthly", "20.00", "--annual", "200.00", "--includes", "base=1"),
+        *([("settings", "set", "tax_rate", cli.tax)] if cli.tax else []),  # type: ignore[attr-defined]
     ):
         assert _run(cli, *args, now=now) == 0
 
