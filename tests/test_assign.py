@@ -4,6 +4,7 @@ CSV batches, and the status view."""
 from __future__ import annotations
 
 import pytest
+from support import add_account, invoices, status
 
 NOW = "2026-11-16T10:00:00Z"
 ASSIGN_KEYS = {"account", "user", "assigned", "released", "unchanged"}
@@ -11,26 +12,15 @@ STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buyi
 
 
 @pytest.fixture
-def acme(ledger):
+def acme(acme):
     """acme (monthly from 1 Nov) with users ana and bob; the clock at 16 Nov."""
-    ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
-    ledger.ok("user", "add", "acme", "ana@example.com", "--name", "Ana")
-    ledger.ok("user", "add", "acme", "bob@example.com", "--name", "Bob")
-    return ledger
-
-
-def status(cli, account="acme"):
-    return {row["licence"]: row for row in cli.json("status", account)}
+    acme.ok("user", "add", "acme", "bob@example.com", "--name", "Bob")
+    return acme
 
 
 def counts(cli, code, account="acme"):
     row = status(cli, account)[code]
     return row["in_use"], row["free"], row["total"]
-
-
-def invoice_count(cli):
-    return len(cli.json("invoice", "list"))
 
 
 def test_assigns_several_licence_types_at_once(acme):
@@ -80,11 +70,11 @@ def test_released_seat_can_be_given_to_another_user_without_buying(acme):
     acme.ok("buy", "acme", "base", "1", "--yes")
     acme.ok("assign", "acme", "ana@example.com", "base")
     acme.ok("release", "acme", "ana@example.com", "base")
-    before = invoice_count(acme)
+    before = len(invoices(acme))
     out = acme.json("assign", "acme", "bob@example.com", "base")
     assert out["assigned"] == ["base"]
     assert counts(acme, "base") == (1, 0, 1)
-    assert invoice_count(acme) == before
+    assert len(invoices(acme)) == before
 
 
 def test_assigning_a_seat_the_user_already_has_is_a_no_op(acme):
@@ -158,7 +148,7 @@ def test_assign_buy_by_an_operator_files_a_pending_order_and_assigns_nothing(acm
     [order] = acme.json("order", "list")
     assert (order["licence"], order["quantity"], order["status"], order["requested_by"]) == \
         ("voip", 1, "pending", "olivia")
-    assert invoice_count(acme) == 1
+    assert len(invoices(acme)) == 1
 
 
 def test_assign_and_release_json_shapes(acme):
@@ -175,7 +165,7 @@ def test_assign_and_release_json_shapes(acme):
 def test_status_json_has_one_row_per_account_and_licence_in_order(ledger):
     ledger.now = NOW
     for slug in ("zeta", "acme"):
-        ledger.ok("account", "add", slug, "--name", slug.title(), "--anchor", "2026-11-01")
+        add_account(ledger, slug)
     ledger.ok("user", "add", "zeta", "zoe@example.com")
     ledger.ok("buy", "zeta", "voip", "2", "--yes")
     ledger.ok("buy", "zeta", "base", "1", "--yes")
@@ -195,7 +185,7 @@ def test_status_json_has_one_row_per_account_and_licence_in_order(ledger):
 
 def test_status_of_a_peak_account_has_null_free_and_total(ledger):
     ledger.now = NOW
-    ledger.ok("account", "add", "peaky", "--name", "Peaky", "--mode", "peak", "--anchor", "2026-11-01")
+    add_account(ledger, "peaky", "--mode", "peak")
     ledger.ok("user", "add", "peaky", "pat@example.com")
     ledger.ok("assign", "peaky", "pat@example.com", "base")
     assert ledger.json("status", "peaky") == [

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from support import add_account, one_error_line, spawn
 
 NOW = "2026-11-02T10:00:00Z"
 ROUNDS = 10
 
 
-def _env(db: Path, operator: str = "olivia", **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    env.update(SEATCTL_DB=str(db), SEATCTL_NOW=NOW, SEATCTL_OPERATOR=operator, **extra)
-    return env
-
-
 def _spawn(ledger, *args: str, operator: str = "olivia") -> subprocess.Popen[str]:
     """A real `seatctl` process on the test's ledger (SQLite file or PostgreSQL schema)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    env.update(ledger.env(operator, now=NOW))
-    return subprocess.Popen([sys.executable, "-m", "seatctl", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return spawn(list(args), ledger.env(operator, now=NOW))
 
 
 def _hold_write_lock(db: Path) -> sqlite3.Connection:
@@ -58,17 +49,9 @@ class _AccountLock:
         self._engine.dispose()
 
 
-def _one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
-
-
 def test_two_processes_racing_for_the_last_seat_never_oversell(ledger):
     ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
+    add_account(ledger)
     for i in range(2 * ROUNDS):
         ledger.ok("user", "add", "acme", f"u{i}@example.com")
     winners: list[str] = []
@@ -94,7 +77,7 @@ def test_two_processes_racing_for_the_last_seat_never_oversell(ledger):
             if code == 0:
                 winners.append(user)
             else:
-                line = _one_error_line(err)
+                line = one_error_line(err)
                 assert line.startswith(f"error: no free 'base' seat in account 'acme' ({r + 1} of {r + 1} in use)"), line
         [row] = ledger.json("status", "acme")
         assert (row["in_use"], row["free"], row["total"]) == (r + 1, 0, r + 1)
@@ -111,7 +94,7 @@ def test_two_processes_racing_for_the_last_seat_never_oversell(ledger):
 def test_many_processes_assigning_different_users_all_land(ledger):
     """Writers queue on the lock (busy timeout) instead of failing: 4 at once, 4 free seats, 4 successes."""
     ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
+    add_account(ledger)
     ledger.ok("buy", "acme", "voip", "4", "--yes")
     for i in range(4):
         ledger.ok("user", "add", "acme", f"p{i}@example.com")
@@ -130,7 +113,7 @@ def _write_config(path: Path, busy: float) -> Path:
 
 def test_a_write_waiting_on_a_held_lock_exits_6_and_changes_nothing(ledger, process, tmp_path):
     ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
+    add_account(ledger)
     ledger.ok("buy", "acme", "base", "2", "--yes")
     ledger.ok("user", "add", "acme", "ana@example.com")
     before_status = ledger.json("status", "acme")
@@ -139,16 +122,16 @@ def test_a_write_waiting_on_a_held_lock_exits_6_and_changes_nothing(ledger, proc
 
     lock = _hold_write_lock(ledger.db)
     try:
-        env = {"SEATCTL_DB": str(ledger.db), "SEATCTL_NOW": NOW, "SEATCTL_OPERATOR": "olivia"}
+        env = ledger.env("olivia")
         assign = process(["assign", "acme", "ana@example.com", "base"], env)
         assert assign.returncode == 6, (assign.stdout, assign.stderr)
-        line = _one_error_line(assign.stderr)
+        line = one_error_line(assign.stderr)
         assert "busy" in line
         assert assign.stdout == ""
 
         buy = process(["buy", "acme", "base", "1", "--yes"], {**env, "SEATCTL_OPERATOR": "cron"})
         assert buy.returncode == 6, (buy.stdout, buy.stderr)
-        _one_error_line(buy.stderr)
+        one_error_line(buy.stderr)
 
         status = process(["status", "acme", "--format", "json"], env)
         assert status.returncode == 0, status.stderr
@@ -165,14 +148,14 @@ def test_a_write_waiting_on_a_held_lock_exits_6_and_changes_nothing(ledger, proc
 
 def test_explicit_config_busy_timeout_applies_too(ledger, process, tmp_path):
     ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
+    add_account(ledger)
     cfg = _write_config(tmp_path / "elsewhere.toml", 0.3)
     lock = _hold_write_lock(ledger.db)
     try:
-        env = {"SEATCTL_DB": str(ledger.db), "SEATCTL_NOW": NOW, "SEATCTL_OPERATOR": "olivia"}
+        env = ledger.env("olivia")
         res = process(["--config", str(cfg), "user", "add", "acme", "bob@example.com"], env)
         assert res.returncode == 6, (res.stdout, res.stderr)
-        _one_error_line(res.stderr)
+        one_error_line(res.stderr)
     finally:
         lock.rollback()
         lock.close()

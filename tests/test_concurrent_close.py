@@ -7,6 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import add_account
 
 ACCOUNTS = [f"acct-{i:02d}" for i in range(30)]
 DUE = "2026-12-01T00:05:00Z"
@@ -16,7 +17,7 @@ DUE = "2026-12-01T00:05:00Z"
 def due_ledger(ledger):
     """30 accounts, each holding 2 base seats (its minimum), all due at 1 Dec."""
     for slug in ACCOUNTS:
-        ledger.ok("account", "add", slug, "--name", slug, "--anchor", "2026-11-01", "--min", "base=2")
+        add_account(ledger, slug, "--min", "base=2", name=slug)
     return ledger
 
 

@@ -8,13 +8,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import copy_ledger
 from sqlalchemy import Engine, event
+from support import add_account, copy_ledger, run_process
 
 CLOSE_AT = "2027-01-02T03:00:00Z"
 CRASH_POINTS = 16  # how many N to try, spread over every statement of the close
@@ -23,10 +22,10 @@ CRASH_POINTS = 16  # how many N to try, spread over every statement of the close
 @pytest.fixture
 def template(ledger, tmp_path: Path) -> Path:
     """Four accounts whose periods have ended (two each by CLOSE_AT): trimming, minimums, a trial."""
-    ledger.ok("account", "add", "a1", "--name", "A1", "--anchor", "2026-11-01")
-    ledger.ok("account", "add", "a2", "--name", "A2", "--anchor", "2026-11-01", "--min", "base=2")
-    ledger.ok("account", "add", "a3", "--name", "A3", "--anchor", "2026-11-15")
-    ledger.ok("account", "add", "a4", "--name", "A4", "--anchor", "2026-11-01", "--trial")
+    add_account(ledger, "a1")
+    add_account(ledger, "a2", "--min", "base=2")
+    add_account(ledger, "a3", anchor="2026-11-15")
+    add_account(ledger, "a4", "--trial")
     ledger.ok("buy", "a1", "base", "3", "--yes")
     ledger.ok("buy", "a1", "voip", "2", "--yes")
     ledger.ok("buy", "a3", "voip", "4", "--yes")
@@ -37,22 +36,15 @@ def template(ledger, tmp_path: Path) -> Path:
     ledger.ok("assign", "a3", "y@example.com", "voip")
     ledger.ok("account", "set-min", "a2", "base=1")  # lowered: applies at the first close
     path = tmp_path / "template.db"
-    _copy(ledger.db, path)
+    copy_ledger(ledger.db, path)
     return path
 
 
-def _copy(src: Path, dst: Path) -> None:
-    """A consistent copy whatever is still in the WAL (SQLite's backup API)."""
-    copy_ledger(src, dst)
-
-
 def _close_process(db: Path, crash_after: int | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    env.update(SEATCTL_DB=str(db), SEATCTL_NOW=CLOSE_AT, SEATCTL_OPERATOR="cron")
+    env = {"SEATCTL_DB": str(db), "SEATCTL_NOW": CLOSE_AT, "SEATCTL_OPERATOR": "cron"}
     if crash_after is not None:
         env["SEATCTL_TEST_CRASH_AFTER"] = str(crash_after)
-    return subprocess.run([sys.executable, "-m", "seatctl", "cycle", "close", "--format", "json"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_process(["cycle", "close", "--format", "json"], env, timeout=120)
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
@@ -84,7 +76,7 @@ def _snapshot(cli, db: Path) -> dict[str, object]:
 def reference(ledger, template: Path, tmp_path: Path) -> dict[str, object]:
     """The result of a close that never crashed."""
     ref = tmp_path / "reference.db"
-    _copy(template, ref)
+    copy_ledger(template, ref)
     seen = [0]
 
     def count(*_args: object) -> None:
@@ -139,7 +131,7 @@ def test_a_close_killed_at_any_statement_is_all_or_nothing_per_period(ledger, te
     points = sorted({1 + (total - 1) * i // (CRASH_POINTS - 1) for i in range(CRASH_POINTS)})
     copies = {n: tmp_path / f"crash-{n}.db" for n in points}
     for path in copies.values():
-        _copy(template, path)
+        copy_ledger(template, path)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         results = dict(zip(copies, pool.map(lambda n: _close_process(copies[n], n), copies), strict=True))
     crashed = [n for n, r in results.items() if r.returncode == -9]
@@ -161,7 +153,7 @@ def test_a_close_killed_at_any_statement_is_all_or_nothing_per_period(ledger, te
 
 def test_repeated_crashes_on_one_ledger_still_finish_the_job(ledger, template, reference, tmp_path):
     path = tmp_path / "repeated.db"
-    _copy(template, path)
+    copy_ledger(template, path)
     attempts = []
     for crash_after in [45, 38, 52, 41] * 6:
         result = _close_process(path, crash_after)

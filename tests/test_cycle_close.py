@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import partial
+
+import support
+from support import add_account, close, give
 
 CLOSE_KEYS = {"account", "period_start", "period_end", "seats_cancelled", "invoice", "total"}
-NOV1 = "2026-11-01T09:00:00Z"
 DEC1 = "2026-12-01T00:00:00Z"
 JAN1 = "2027-01-01T00:00:00Z"
 
-
-def add_account(ledger, slug="acme", *extra, anchor="2026-11-01", now=NOV1):
-    ledger.ok("account", "add", slug, "--name", slug.title(), "--anchor", anchor, *extra, now=now)
-
-
-def give(ledger, slug, n, code="base", now=NOV1, start=0):
-    """Add users u{start}..u{start+n-1} and give each a seat of `code`."""
-    for i in range(start, start + n):
-        email = f"u{i}@{slug}.io"
-        ledger.ok("user", "add", slug, email, now=now)
-        ledger.ok("assign", slug, email, code, now=now)
-
-
-def close(ledger, now, *extra):
-    return ledger.json("cycle", "close", *extra, now=now, operator="cron")
-
-
-def status(ledger, slug="acme", now=DEC1):
-    return {row["licence"]: row for row in ledger.json("status", slug, now=now)}
-
-
-def invoices(ledger, *extra, now=DEC1):
-    return ledger.json("invoice", "list", *extra, now=now)
-
-
-def show(ledger, number, now=DEC1):
-    return ledger.json("invoice", "show", number, now=now)
+# This module reads the ledger on 1 Dec unless a test says otherwise.
+status = partial(support.status, now=DEC1)
+invoices = partial(support.invoices, now=DEC1)
+show = partial(support.show_invoice, now=DEC1)
 
 
 # --- trimming ---------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import csv
 import io
 from decimal import Decimal
 
+from support import add_account
+
 
 def _ledger_with_invoices(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=2")
+    add_account(ledger, "acme", "--min", "base=2")
     ledger.ok("buy", "acme", "voip", "3", "--yes", now="2026-11-16T10:00:00Z")
     ledger.ok("invoice", "void", "INV-2026-000002", "--reason", "wrong licence", now="2026-11-17T10:00:00Z")
     return ledger

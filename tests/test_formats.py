@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 
 import pytest
+from support import Seatctl, add_account, build_template, copy_of
 
 NOW = "2026-11-16T10:00:00Z"
 FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
@@ -21,44 +21,34 @@ LISTINGS = {
 }
 
 
+def _build(cli: Seatctl) -> None:
+    cli.now = NOW
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    cli.ok("operator", "add", "olivia", "--role", "operator")
+    for code, price in (("base", "30.00"), ("voip", "5.35"), ("messaging", "4.00"), ("gsm", "12.00")):
+        cli.ok("licence", "add", code, "--name", code.title(), "--monthly", price)
+    add_account(cli, name="Acme, Inc.")
+    add_account(cli, "beta")
+    cli.ok("user", "add", "acme", "ana@example.com", "--name", "Ana \"the admin\"", "--role", "admin")
+    cli.ok("user", "add", "acme", "bob@example.com")
+    cli.ok("buy", "acme", "base", "2", "--yes")
+    cli.ok("buy", "acme", "voip", "1", "--yes")
+    cli.ok("buy", "beta", "gsm", "1", "--yes")
+    cli.ok("assign", "acme", "ana@example.com", "base", "voip")
+    cli.ok("buy", "beta", "messaging", "2", "--yes", operator="olivia")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Built once per module (it takes a dozen commands): two accounts with users, seats, an
     assignment, invoices and a pending order."""
-    from conftest import Seatctl
-
-    home = tmp_path_factory.mktemp("formats")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(home)
-        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
-            mp.delenv(key, raising=False)
-        mp.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
-        mp.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
-        cli = Seatctl(home / "ledger.db")
-        cli.now = NOW
-        cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
-        cli.ok("operator", "add", "olivia", "--role", "operator")
-        for code, price in (("base", "30.00"), ("voip", "5.35"), ("messaging", "4.00"), ("gsm", "12.00")):
-            cli.ok("licence", "add", code, "--name", code.title(), "--monthly", price)
-        cli.ok("account", "add", "acme", "--name", "Acme, Inc.", "--anchor", "2026-11-01")
-        cli.ok("account", "add", "beta", "--name", "Beta", "--anchor", "2026-11-01")
-        cli.ok("user", "add", "acme", "ana@example.com", "--name", "Ana \"the admin\"", "--role", "admin")
-        cli.ok("user", "add", "acme", "bob@example.com")
-        cli.ok("buy", "acme", "base", "2", "--yes")
-        cli.ok("buy", "acme", "voip", "1", "--yes")
-        cli.ok("buy", "beta", "gsm", "1", "--yes")
-        cli.ok("assign", "acme", "ana@example.com", "base", "voip")
-        cli.ok("buy", "beta", "messaging", "2", "--yes", operator="olivia")
-    return home / "ledger.db"
+    return build_template(tmp_path_factory.mktemp("formats"), _build)[0]
 
 
 @pytest.fixture
-def books(built, cli):
+def books(built, tmp_path):
     """A private copy of the built ledger (a test may not change another's)."""
-    for src in built.parent.glob(built.name + "*"):
-        shutil.copy2(src, cli.db.parent / src.name.replace(built.name, cli.db.name))
-    cli.now = NOW
-    return cli
+    return copy_of(built, tmp_path, NOW)
 
 
 def as_csv_cell(value):

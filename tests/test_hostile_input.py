@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl, copy_ledger
+from support import Seatctl, add_account, build_template, copy_of, one_error_line
 
 NOW = "2026-11-02T09:00:00Z"
 
@@ -37,31 +37,24 @@ CONTROL = [
 ]
 
 
+def _build(cli: Seatctl) -> None:
+    cli.now = NOW
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    cli.ok("operator", "add", "cron", "--role", "billing")
+    cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
+    add_account(cli)
+    cli.ok("buy", "acme", "base", "2", "--yes")
+    cli.ok("user", "add", "acme", "ana@example.com", "--name", "Ana")
+
+
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hostile")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)
-        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
-            mp.delenv(key, raising=False)
-        cli = Seatctl(folder / "template.db")
-        cli.now = NOW
-        cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
-        cli.ok("operator", "add", "cron", "--role", "billing")
-        cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
-        cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
-        cli.ok("buy", "acme", "base", "2", "--yes")
-        cli.ok("user", "add", "acme", "ana@example.com", "--name", "Ana")
-    return cli.db
+    return build_template(tmp_path_factory.mktemp("hostile"), _build)[0]
 
 
 @pytest.fixture
 def cli(_template: Path, tmp_path: Path) -> Seatctl:
-    db = tmp_path / "ledger.db"
-    copy_ledger(_template, db)
-    out = Seatctl(db)
-    out.now = NOW
-    return out
+    return copy_of(_template, tmp_path, NOW)
 
 
 def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +65,7 @@ def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
 def _refused_as_usage(result) -> None:  # type: ignore[no-untyped-def]
     _no_traceback(result)
     assert result.code == 2, (result.code, result.err, result.out)
-    assert result.err.startswith("error: "), result.err
+    one_error_line(result.err, result.out)
 
 
 def _sound(cli: Seatctl) -> None:
@@ -200,8 +193,7 @@ def test_hostile_lookups_are_not_found_or_usage_errors(cli, text):
         result = cli(*args)
         _no_traceback(result)
         assert result.code in (2, 3), (args[:2], result.code, result.err)
-        lines = result.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ")
+        one_error_line(result.err, result.out)
     _sound(cli)
 
 

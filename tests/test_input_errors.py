@@ -4,24 +4,16 @@ and nothing changed."""
 from __future__ import annotations
 
 import pytest
+from support import one_error_line
 
 NOW = "2026-11-16T10:00:00Z"
 
 
 @pytest.fixture
-def acme(ledger):
+def acme(acme):
     """acme (monthly from 1 Nov) with user ana and one base seat; the clock at 16 Nov."""
-    ledger.now = NOW
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
-    ledger.ok("user", "add", "acme", "ana@example.com")
-    ledger.ok("buy", "acme", "base", "1", "--yes")
-    return ledger
-
-
-def assert_one_error_line(err: str, out: str = "") -> None:
-    assert err.startswith("error: "), err
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert "Traceback" not in err + out
+    acme.ok("buy", "acme", "base", "1", "--yes")
+    return acme
 
 
 def snapshot(cli):
@@ -43,7 +35,7 @@ def snapshot(cli):
 def test_unknown_account_exits_3(acme, args):
     result = acme(*args)
     assert result.code == 3
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "'nope'" in result.err
 
 
@@ -55,7 +47,7 @@ def test_unknown_account_exits_3(acme, args):
 def test_unknown_user_exits_3(acme, args):
     result = acme(*args)
     assert result.code == 3
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "zed@example.com" in result.err
 
 
@@ -69,21 +61,21 @@ def test_unknown_user_exits_3(acme, args):
 def test_unknown_licence_exits_3(acme, args):
     result = acme(*args)
     assert result.code == 3
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "'nope'" in result.err
 
 
 def test_unknown_invoice_exits_3(acme):
     result = acme("invoice", "show", "INV-2026-999999")
     assert result.code == 3
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
 
 
 def test_zero_quantity_exits_2(acme):
     before = snapshot(acme)
     result = acme("buy", "acme", "base", "0", "--yes")
     assert result.code == 2
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert snapshot(acme) == before
 
 
@@ -98,14 +90,14 @@ def test_negative_or_non_numeric_quantity_exits_2_with_one_error_line(acme, proc
     before = snapshot(acme)
     proc = process(argv, env)
     assert proc.returncode == 2
-    assert_one_error_line(proc.stderr, proc.stdout)
+    one_error_line(proc.stderr, proc.stdout)
     assert snapshot(acme) == before
 
 
 def test_negative_minimum_exits_2(acme):
     result = acme("account", "set-min", "acme", "base=-1")
     assert result.code == 2
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
 
 
 @pytest.mark.parametrize("email", [
@@ -114,14 +106,14 @@ def test_negative_minimum_exits_2(acme):
 def test_malformed_email_exits_2(acme, email):
     result = acme("user", "add", "acme", email)
     assert result.code == 2
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert [u["email"] for u in acme.json("user", "list", "acme")] == ["ana@example.com"]
 
 
 def test_duplicate_account_slug_exits_4(acme):
     result = acme("account", "add", "acme", "--name", "Another Acme")
     assert result.code == 4
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert [a["name"] for a in acme.json("account", "list")] == ["Acme"]
 
 
@@ -129,7 +121,7 @@ def test_duplicate_account_slug_exits_4(acme):
 def test_duplicate_user_exits_4(acme, email):
     result = acme("user", "add", "acme", email)
     assert result.code == 4
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert len(acme.json("user", "list", "acme")) == 1
 
 
@@ -139,7 +131,7 @@ def test_user_import_with_one_bad_row_names_it_and_imports_nothing(acme, tmp_pat
                     "dan@example.com,,\n")
     result = acme("user", "import", "acme", str(path))
     assert result.code == 2
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "row 3" in result.err
     assert [u["email"] for u in acme.json("user", "list", "acme")] == ["ana@example.com"]
 
@@ -164,7 +156,7 @@ def test_user_import_accepts_absent_name_and_role(acme, tmp_path):
 def test_missing_ledger_exits_3_with_init_hint_and_creates_nothing(cli, args):
     result = cli(*args)
     assert result.code == 3
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "seatctl init" in result.err
     assert not cli.db.exists()
     assert list(cli.db.parent.glob("ledger.db*")) == []
@@ -180,7 +172,7 @@ def test_date_in_the_wrong_form_exits_2(acme, args):
     before = snapshot(acme)
     result = acme(*args)
     assert result.code == 2
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert "16/11/2026" in result.err or "2026-13-01" in result.err
     assert snapshot(acme) == before
 
@@ -195,7 +187,7 @@ def test_usage_errors_of_the_real_program_are_one_line(acme, process, argv):
     env = {"SEATCTL_DB": str(acme.db), "SEATCTL_NOW": NOW, "SEATCTL_OPERATOR": "alice"}
     proc = process(argv, env)
     assert proc.returncode == 2
-    assert_one_error_line(proc.stderr, proc.stdout)
+    one_error_line(proc.stderr, proc.stdout)
 
 
 @pytest.mark.parametrize(("args", "code"), [
@@ -217,7 +209,7 @@ def test_a_failed_command_changes_nothing(acme, args, code):
     operator = "vera" if code == 5 else "alice"
     result = acme(*args, operator=operator)
     assert result.code == code
-    assert_one_error_line(result.err, result.out)
+    one_error_line(result.err, result.out)
     assert snapshot(acme) == before
 
 

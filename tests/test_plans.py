@@ -5,8 +5,11 @@ plan upgrades and downgrades, the consumption report, trials."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 import pytest
+import support
+from support import add_account, close
 
 NOV1 = "2026-11-01T09:00:00Z"
 NOV16 = "2026-11-16T09:00:00Z"
@@ -29,29 +32,22 @@ def catalogue(ledger):
               "--allowance", "sms=3000")
 
 
+# This module reads acme's invoices on 1 Jan 2027 and its status on 20 Nov, unless a test says otherwise.
+invoices = partial(support.invoices, account="acme", now=JAN1)
+show = partial(support.show_invoice, now=JAN1)
+status = partial(support.status, now=NOV20)
+
+
 def join(ledger, slug="acme", plan="team", *extra, now=NOV1):
-    ledger.ok("account", "add", slug, "--name", slug.title(), "--anchor", "2026-11-01", "--plan", plan, *extra,
-              now=now)
+    add_account(ledger, slug, "--plan", plan, *extra, now=now)
 
 
 def record(ledger, qty, at, *extra, slug="acme", meter="sms", now=None):
     return ledger.ok("usage", "record", slug, meter, str(qty), "--at", at, *extra, now=now or at)
 
 
-def close(ledger, now):
-    return ledger.json("cycle", "close", now=now, operator="cron")
-
-
-def invoices(ledger, slug="acme", now=JAN1):
-    return ledger.json("invoice", "list", "--account", slug, now=now)
-
-
-def show(ledger, number, now=JAN1):
-    return ledger.json("invoice", "show", number, now=now)
-
-
 def last_invoice(ledger, slug="acme", now=JAN1):
-    return show(ledger, invoices(ledger, slug, now)[-1]["number"], now)
+    return show(ledger, invoices(ledger, account=slug, now=now)[-1]["number"], now)
 
 
 def meter_lines(invoice):
@@ -66,10 +62,6 @@ def fee_lines(invoice):
 def seat_line(invoice, code):
     [line] = [line for line in invoice["lines"] if line["licence"] == code]
     return line
-
-
-def status(ledger, slug="acme", now=NOV20):
-    return {row["licence"]: row for row in ledger.json("status", slug, now=now)}
 
 
 def metered_use(ledger, slug="acme", now=NOV20, fmt="plain"):
@@ -479,7 +471,7 @@ def test_an_upgrade_applies_at_once_with_the_prorated_fee_difference(ledger):
 
 def test_joining_a_plan_later_charges_the_fee_for_the_days_left_and_tops_up_seats(ledger):
     catalogue(ledger)
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now=NOV1)
+    add_account(ledger, now=NOV1)
     ledger.ok("buy", "acme", "base", "3", "--yes", now=NOV1)
     change = ledger.json("account", "set-plan", "acme", "team", now=NOV16)
     assert change["status"] == "applied"
@@ -704,7 +696,7 @@ def test_a_closed_accounts_last_close_bills_its_overage_on_a_usage_invoice(ledge
 
 def test_a_child_billed_via_its_parent_puts_its_overage_on_the_parents_renewal(ledger):
     catalogue(ledger)
-    ledger.ok("account", "add", "resell", "--name", "Resell", "--anchor", "2026-11-01", now=NOV1)
+    add_account(ledger, "resell", now=NOV1)
     ledger.ok("account", "add", "shop", "--name", "Shop", "--parent", "resell", "--billed-via-parent",
               "--plan", "team", now=NOV1)
     record(ledger, 1500, "2026-11-05T10:00:00Z", slug="shop")
@@ -714,7 +706,7 @@ def test_a_child_billed_via_its_parent_puts_its_overage_on_the_parents_renewal(l
     assert inv["account"] == "resell"
     [line] = meter_lines(inv)
     assert (line["account"], line["quantity"], line["amount"]) == ("shop", 500, "25.00")
-    assert invoices(ledger, "shop") == []
+    assert invoices(ledger, account="shop") == []
 
 
 def test_a_peak_account_on_a_plan_pays_its_peak_beyond_the_included_seats(ledger):

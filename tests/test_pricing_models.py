@@ -3,18 +3,23 @@ peak billing, account status (trial, suspended, closed) and resellers billed for
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
-NOV1 = "2026-11-01T09:00:00Z"
+import support
+from support import add_account, close, give
+
+NOV1 = "2026-11-01T09:00:00Z"  # the fixtures' own clock: accounts are created and seats given then
 NOV16 = "2026-11-16T10:00:00Z"
 DEC1 = "2026-12-01T02:00:00Z"
 JAN1 = "2027-01-01T02:00:00Z"
 
 TIERS = "5:7.00,10:6.50+5,inf:6.00"  # volume: 7q | 6.5q+5 | 6q; graduated: 7q | 40+6.5(q-5) | 72.5+6(q-10)
 
-
-def add_account(ledger, slug="acme", *extra, anchor="2026-11-01", now=NOV1):
-    ledger.ok("account", "add", slug, "--name", slug.title(), "--anchor", anchor, *extra, now=now)
+# This module reads status on 1 Dec, invoices on 1 Jan 2027 and the invoice list in 2028, unless a test
+# says otherwise.
+status = partial(support.status, now=DEC1)
+show = partial(support.show_invoice, now=JAN1)
+invoices = partial(support.invoices, now="2028-01-01T00:00:00Z")
 
 
 def add_tiered(ledger, code, mode, tiers=TIERS, *extra):
@@ -25,37 +30,9 @@ def buy(ledger, slug, code, qty, now=NOV1):
     return ledger.json("buy", slug, code, str(qty), "--yes", now=now)
 
 
-def give(ledger, slug, n, code="base", now=NOV1, start=0):
-    """Users u{start}..u{start+n-1}, each holding one seat of `code` (one import, one CSV assignment)."""
-    emails = [f"u{i}@{slug}.io" for i in range(start, start + n)]
-    users = Path(f"users-{slug}-{code}-{start}.csv")
-    users.write_text("email\n" + "".join(f"{e}\n" for e in emails))
-    ledger.ok("user", "import", slug, str(users), now=now)
-    pairs = Path(f"assign-{slug}-{code}-{start}.csv")
-    pairs.write_text("email,licence\n" + "".join(f"{e},{code}\n" for e in emails))
-    ledger.ok("assign", slug, "--from-csv", str(pairs), now=now)
-    return emails
-
-
-def close(ledger, now, *extra):
-    return ledger.json("cycle", "close", *extra, now=now, operator="cron")
-
-
-def show(ledger, number, now=JAN1):
-    return ledger.json("invoice", "show", number, now=now)
-
-
-def invoices(ledger, *extra, now="2028-01-01T00:00:00Z"):
-    return ledger.json("invoice", "list", *extra, now=now)
-
-
 def seat_lines(invoice):
     return [(line["licence"], line["quantity"], line["unit_price"], line["amount"])
             for line in invoice["lines"] if line["licence"] is not None]
-
-
-def status(ledger, slug="acme", *extra, now=DEC1):
-    return {(row["account"], row["licence"]): row for row in ledger.json("status", slug, *extra, now=now)}
 
 
 # --- tiers ------------------------------------------------------------------------------------
@@ -83,7 +60,7 @@ def test_a_volume_tier_that_lowers_the_total_charges_nothing_and_writes_no_invoi
     assert ledger.json("buy", "acme", "tv", "1", "--quote", now=NOV16)["total"] == "0.00"
     cheaper = buy(ledger, "acme", "tv", 1, now=NOV16)  # price(11) = 66.00 < price(10) = 70.00
     assert (cheaper["status"], cheaper["invoice"], cheaper["total"]) == ("confirmed", None, "0.00")
-    assert status(ledger, now=NOV16)[("acme", "tv")]["total"] == 11
+    assert status(ledger, now=NOV16)["tv"]["total"] == 11
     assert [i["total"] for i in invoices(ledger, "--account", "acme")] == ["70.00"]
 
 
@@ -178,7 +155,7 @@ def test_blocks_inside_a_paid_block_cost_nothing_and_crossing_one_is_prorated(le
     assert crossing["total"] == "3024.66"
     inv = show(ledger, crossing["invoice"], now="2027-05-01T09:00:00Z")
     assert [(l["days"], l["period_days"], l["amount"]) for l in inv["lines"]] == [(184, 365, "3024.66")]
-    assert status(ledger, now="2027-05-01T09:00:00Z")[("acme", "seat50")]["total"] == 51
+    assert status(ledger, now="2027-05-01T09:00:00Z")["seat50"]["total"] == 51
 
 
 def test_a_renewal_bills_whole_blocks(ledger):
@@ -375,7 +352,7 @@ def test_a_closed_account_refuses_writes_and_ends_at_the_period_end(ledger):
         assert result.code == 4, args
         assert "closed" in result.err, args
     # still running until the period end
-    assert status(ledger, now=later)[("acme", "base")]["in_use"] == 2
+    assert status(ledger, now=later)["base"]["in_use"] == 2
     [row] = close(ledger, DEC1)
     assert (row["period_start"], row["period_end"], row["seats_cancelled"], row["invoice"], row["total"]) == (
         "2026-11-01", "2026-12-01", 3, None, "0.00")

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from support import add_account, invoices
 
 NOV_1 = "2026-11-01T09:00:00Z"
 NOV_16 = "2026-11-16T10:00:00Z"
@@ -18,13 +19,9 @@ LINE_KEYS = {"account", "licence", "meter", "description", "quantity", "unit_pri
 
 @pytest.fixture
 def acme(ledger):
-    """Account 'acme', monthly from the 1st, created on 1 Nov 2026."""
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now=NOV_1)
+    """Account 'acme', monthly from the 1st, created on 1 Nov 2026 (the clock stays there)."""
+    add_account(ledger, now=NOV_1)
     return ledger
-
-
-def invoices(cli, **kw):
-    return cli.json("invoice", "list", **kw)
 
 
 def log_length(cli):
@@ -81,7 +78,7 @@ def test_three_seats_are_one_line_rounded_once_not_per_seat(acme):
 )
 def test_purchase_is_prorated_by_days_left_in_the_period(ledger, anchor, bought, days, period_days, amount):
     now = f"{bought}T10:00:00Z"
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", anchor, now=now)
+    add_account(ledger, anchor=anchor, now=now)
     out = ledger.json("buy", "acme", "base", "1", "--yes", now=now)
     assert out["total"] == amount
     line = ledger.json("invoice", "show", out["invoice"])["lines"][0]
@@ -91,7 +88,7 @@ def test_purchase_is_prorated_by_days_left_in_the_period(ledger, anchor, bought,
 
 def test_period_of_anchor_31_is_clamped_to_the_end_of_february(ledger):
     now = "2027-02-15T10:00:00Z"
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2027-01-31", now=now)
+    add_account(ledger, anchor="2027-01-31", now=now)
     out = ledger.json("buy", "acme", "base", "1", "--yes", now=now)
     line = ledger.json("invoice", "show", out["invoice"])["lines"][0]
     # period 31 Jan → 28 Feb (28 days), 13 left: 30 × 13/28 = 13.928…
@@ -165,7 +162,7 @@ def test_bought_seats_show_as_free_in_status(acme):
 # --- minimums -------------------------------------------------------------------------------
 
 def test_minimum_on_account_add_buys_the_seats_at_once_prorated(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=2", now=NOV_16)
+    add_account(ledger, "acme", "--min", "base=2", now=NOV_16)
     [invoice] = invoices(ledger)
     assert (invoice["kind"], invoice["total"]) == ("purchase", "30.00")  # 2 × 30.00 × 15/30
     assert ledger.json("status", "acme") == [{
@@ -173,7 +170,7 @@ def test_minimum_on_account_add_buys_the_seats_at_once_prorated(ledger):
 
 
 def test_raising_a_minimum_buys_the_difference_at_once(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=2", now=NOV_16)
+    add_account(ledger, "acme", "--min", "base=2", now=NOV_16)
     ledger.ok("account", "set-min", "acme", "base=5", now=NOV_21)
     totals = [i["total"] for i in invoices(ledger)]
     assert totals == ["30.00", "30.00"]  # then 3 × 30.00 × 10/30
@@ -183,7 +180,7 @@ def test_raising_a_minimum_buys_the_difference_at_once(ledger):
 
 
 def test_lowering_a_minimum_is_pending_and_buys_or_cancels_nothing(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=3", now=NOV_16)
+    add_account(ledger, "acme", "--min", "base=3", now=NOV_16)
     ledger.ok("account", "set-min", "acme", "base=1", now=NOV_21)
     card = ledger.json("account", "show", "acme")
     assert card["minimums"] == {"base": 3}
@@ -241,7 +238,7 @@ def test_invoice_year_is_the_year_of_issue_in_the_ledgers_time_zone(cli):
     now = "2026-12-31T23:30:00Z"  # already 1 Jan 2027 in Madrid
     cli.ok("init", "--currency", "EUR", "--timezone", "Europe/Madrid", now=now)
     cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00", now=now)
-    cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2027-01-01", now=now)
+    add_account(cli, anchor="2027-01-01", now=now)
     out = cli.json("buy", "acme", "base", "1", "--yes", now=now)
     assert (out["invoice"], out["total"]) == ("INV-2027-000001", "30.00")
 

@@ -30,7 +30,7 @@ import os
 from decimal import Decimal
 
 import pytest
-from conftest import Seatctl
+from support import Seatctl, add_account, backends, isolated, pg_schema, standard_ledger
 
 AFTER = "2027-01-10T12:00:00Z"  # the reports are read after the whole history
 USAGE_KEYS = ["bucket", "account", "licence", "owned_end", "in_use_peak", "in_use_end", "seat_days", "bought",
@@ -41,15 +41,9 @@ PAIRS = [("acme", "base"), ("acme", "gsm"), ("acme", "voip"), ("beta", "messagin
 def _build(cli: Seatctl) -> None:
     c = cli
     c.now = "2026-11-01T09:00:00Z"
-    c.ok("init", "--currency", "EUR", "--timezone", "UTC")
-    for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
-        c.ok("operator", "add", name, "--role", role)
-    c.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00", "--annual", "300.00")
-    c.ok("licence", "add", "voip", "--name", "VoIP", "--monthly", "5.35")
-    c.ok("licence", "add", "messaging", "--name", "Messaging", "--monthly", "4.00")
-    c.ok("licence", "add", "gsm", "--name", "GSM", "--monthly", "12.00")
-    c.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
-    c.ok("account", "add", "beta", "--name", "Beta", "--anchor", "2026-11-01")
+    standard_ledger(c)  # the `ledger` fixture's: cron, olivia, vera; base, voip, messaging, gsm
+    add_account(c)
+    add_account(c, "beta")
     for email, name, role in (("ana@example.com", "Ana", "admin"), ("bob@example.com", "Bob", "agent"),
                               ("cara@example.com", "Cara", "agent"), ("dan@example.com", "Dan", "agent"),
                               ("erin@example.com", "Erin", None)):
@@ -78,44 +72,20 @@ def _build(cli: Seatctl) -> None:
     c.now = AFTER
 
 
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get("SEATCTL_TEST_PG_URL") else ["sqlite"]
-
-
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backends())
 def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The history above, built once per backend; the tests only read it."""
     home = tmp_path_factory.mktemp("reports")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(home)
-        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
-            mp.delenv(key, raising=False)
-        mp.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
-        mp.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    with isolated(home):
         if request.param == "sqlite":
             cli = Seatctl(home / "ledger.db")
             _build(cli)
             yield cli
             return
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        url = request.getfixturevalue("pg_database")
-        schema = f"reports_{os.getpid()}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION alice'))
-        per_operator = make_url(url).set(username="USER", password=None).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-        cli = Seatctl(home / "ledger.db", pg_url=per_operator.replace("USER@", "{user}@", 1))
-        try:
+        with pg_schema(request.getfixturevalue("pg_database"), f"reports_{os.getpid()}") as url:
+            cli = Seatctl(home / "ledger.db", pg_url=url)
             _build(cli)
             yield cli
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def usage(books: Seatctl, *args: str, **kw) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]

@@ -5,64 +5,57 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl, copy_ledger
+from support import Seatctl, add_account, build_template, copy_of, one_error_line
 
 NOW = "2026-11-16T10:00:00Z"
+USERS_CSV = "email,name\ncarol@example.com,Carol\n"
+
+
+def _build(cli: Seatctl) -> tuple[str, int]:
+    cli.now = NOW
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
+        cli.ok("operator", "add", name, "--role", role)
+    cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
+    cli.ok("licence", "add", "voip", "--name", "VoIP", "--monthly", "5.35")
+    add_account(cli, now="2026-11-01T09:00:00Z")
+    invoice = cli.json("buy", "acme", "base", "3", "--yes")["invoice"]
+    cli.ok("user", "add", "acme", "ana@example.com")
+    cli.ok("user", "add", "acme", "bob@example.com")
+    cli.ok("assign", "acme", "ana@example.com", "base")
+    order = cli.json("buy", "acme", "voip", "1", "--yes", operator="olivia")
+    assert order["status"] == "pending"
+    (cli.folder / "users.csv").write_text(USERS_CSV, encoding="utf-8")
+    return invoice, order["order"]
 
 
 @pytest.fixture(scope="module")
-def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
+def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, int]]:
     """alice (owner), cron (billing), olivia (operator), vera (viewer); acme with seats, users, one
     invoice and one pending order filed by olivia."""
-    folder = tmp_path_factory.mktemp("roles")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)
-        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
-            mp.delenv(key, raising=False)
-        cli = Seatctl(folder / "template.db")
-        cli.now = NOW
-        cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
-        for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
-            cli.ok("operator", "add", name, "--role", role)
-        cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
-        cli.ok("licence", "add", "voip", "--name", "VoIP", "--monthly", "5.35")
-        cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now="2026-11-01T09:00:00Z")
-        invoice = cli.json("buy", "acme", "base", "3", "--yes")["invoice"]
-        cli.ok("user", "add", "acme", "ana@example.com")
-        cli.ok("user", "add", "acme", "bob@example.com")
-        cli.ok("assign", "acme", "ana@example.com", "base")
-        order = cli.json("buy", "acme", "voip", "1", "--yes", operator="olivia")
-        assert order["status"] == "pending"
-        (folder / "users.csv").write_text("email,name\ncarol@example.com,Carol\n", encoding="utf-8")
-    return cli.db, invoice, order["order"]
+    return build_template(tmp_path_factory.mktemp("roles"), _build)
 
 
 @pytest.fixture
 def cli(_template, tmp_path: Path) -> Seatctl:
-    db = tmp_path / "ledger.db"
-    copy_ledger(_template[0], db)
-    (tmp_path / "users.csv").write_text("email,name\ncarol@example.com,Carol\n", encoding="utf-8")
-    out = Seatctl(db)
-    out.now = NOW
-    return out
+    (tmp_path / "users.csv").write_text(USERS_CSV, encoding="utf-8")
+    return copy_of(_template[0], tmp_path, NOW)
 
 
 @pytest.fixture
 def invoice(_template) -> str:
-    return _template[1]
+    return _template[1][0]
 
 
 @pytest.fixture
 def order(_template) -> int:
-    return _template[2]
+    return _template[1][1]
 
 
 def _denied(result, role: str) -> None:  # type: ignore[no-untyped-def]
     assert result.code == 5, (result.code, result.err, result.out)
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
-    assert f"'{role}' role" in lines[0], lines[0]
+    line = one_error_line(result.err, result.out)
+    assert f"'{role}' role" in line, line
     assert result.out == ""
 
 
@@ -178,8 +171,7 @@ def test_an_unknown_identity_is_refused(cli, who):
                  ("operator", "add", "mallory", "--role", "owner"), ("init",)]:
         result = cli(*args, operator=who)
         assert result.code == 5, (who, args, result.code, result.err)
-        lines = result.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and "not a registered operator" in lines[0]
+        assert "not a registered operator" in one_error_line(result.err, result.out)
         assert result.out == ""
     assert _state(cli) == before
 

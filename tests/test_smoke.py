@@ -1,8 +1,10 @@
 from decimal import Decimal
 
+from support import add_account
+
 
 def test_buy_mid_period_prorates_to_the_cent(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
+    add_account(ledger)
     out = ledger.json("buy", "acme", "base", "1", "--yes", now="2026-11-16T10:00:00Z")
     assert out["total"] == "15.00"
     assert out["status"] == "confirmed"

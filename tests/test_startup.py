@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from support import process_env, run_process
 
 PROBE = """
 import json, sys
@@ -51,12 +52,10 @@ def test_subcommand_help_is_light_too(args):
 
 
 def test_a_ledger_command_does_not_import_alembic(tmp_path):
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    env.update(SEATCTL_DB=str(tmp_path / "l.db"), SEATCTL_OPERATOR="alice", SEATCTL_NOW="2026-11-01T00:00:00Z")
-    subprocess.run([sys.executable, "-m", "seatctl", "init"], env=env, check=True, capture_output=True)
-    loaded = _all_modules(["status", "--format", "plain"], env)
+    env = {"SEATCTL_DB": str(tmp_path / "l.db"), "SEATCTL_OPERATOR": "alice", "SEATCTL_NOW": "2026-11-01T00:00:00Z"}
+    init = run_process(["init"], env)
+    assert init.returncode == 0, init.stderr
+    loaded = _all_modules(["status", "--format", "plain"], process_env(env))
     assert "sqlalchemy" in loaded  # the probe really ran a ledger command
     assert "alembic" not in loaded
     # a read loads neither the write path nor the PostgreSQL dialect on a SQLite ledger

@@ -9,11 +9,11 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import copy_ledger
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import text
+from support import copy_ledger
 
 from seatctl.errors import Refused
 from seatctl.ops import accounts, catalogue, orders, seats, users

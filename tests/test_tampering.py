@@ -7,49 +7,41 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import Seatctl, copy_ledger
+from support import Seatctl, add_account, build_template, copy_of, one_error_line, run_process
 
 NOW = "2026-11-16T10:00:00Z"
+
+
+def _build(cli: Seatctl) -> None:
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
+        cli.ok("operator", "add", name, "--role", role)
+    for code, price in (("base", "30.00"), ("voip", "5.35"), ("gsm", "12.00")):
+        cli.ok("licence", "add", code, "--name", code.title(), "--monthly", price)
+    add_account(cli, now="2026-11-01T09:00:00Z")
+    cli.now = NOW
+    cli.ok("buy", "acme", "base", "3", "--yes")
+    cli.ok("buy", "acme", "voip", "2", "--yes")
+    cli.ok("user", "add", "acme", "ana@example.com")
+    cli.ok("user", "add", "acme", "bob@example.com")
+    cli.ok("assign", "acme", "ana@example.com", "base")
+    assert cli("doctor").code == 0
 
 
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once per module, copied for each test (building it takes a second or so)."""
-    folder = tmp_path_factory.mktemp("tampering")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)
-        for key in ("SEATCTL_DB", "SEATCTL_CONFIG", "SEATCTL_NOW", "SEATCTL_OPERATOR", "SEATCTL_DEBUG"):
-            mp.delenv(key, raising=False)
-        cli = Seatctl(folder / "template.db")
-        cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
-        for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
-            cli.ok("operator", "add", name, "--role", role)
-        for code, price in (("base", "30.00"), ("voip", "5.35"), ("gsm", "12.00")):
-            cli.ok("licence", "add", code, "--name", code.title(), "--monthly", price)
-        cli.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now="2026-11-01T09:00:00Z")
-        cli.now = NOW
-        cli.ok("buy", "acme", "base", "3", "--yes")
-        cli.ok("buy", "acme", "voip", "2", "--yes")
-        cli.ok("user", "add", "acme", "ana@example.com")
-        cli.ok("user", "add", "acme", "bob@example.com")
-        cli.ok("assign", "acme", "ana@example.com", "base")
-        assert cli("doctor").code == 0
-    return cli.db
+    return build_template(tmp_path_factory.mktemp("tampering"), _build)[0]
 
 
 @pytest.fixture
 def books(_template: Path, tmp_path: Path) -> Seatctl:
     """acme: 3 base seats (one held by ana), 2 voip seats; two purchase invoices; a few events.
     Operators alice (owner), cron (billing), olivia (operator), vera (viewer)."""
-    db = tmp_path / "ledger.db"
-    copy_ledger(_template, db)
-    cli = Seatctl(db)
-    cli.now = NOW
-    return cli
+    return copy_of(_template, tmp_path, NOW)
 
 
 def _sql(db: Path) -> sqlite3.Connection:
@@ -59,8 +51,7 @@ def _sql(db: Path) -> sqlite3.Connection:
 def _doctor_failures(cli) -> dict[str, str]:
     result = cli("doctor", "--format", "json")
     assert result.code == 4, result.out + result.err
-    assert "Traceback" not in result.err
-    assert result.err.startswith("error: ")
+    one_error_line(result.err, result.out)
     return {row["check"]: row["detail"] for row in result.json() if row["status"] != "ok"}
 
 
@@ -239,8 +230,7 @@ def test_doctor_output_in_plain_text_names_the_failing_check(books):
     assert result.code == 4
     row = next(line for line in result.out.splitlines() if "gapless_numbers" in line)
     assert "FAIL" in row
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "gapless_numbers" in lines[0]
+    assert "gapless_numbers" in one_error_line(result.err, result.out)
 
 
 # --- file modes and backups ------------------------------------------------------------------
@@ -250,10 +240,7 @@ def _mode(path: Path) -> int:
 
 
 def _run(args: list[str], env: dict[str, str], umask: int) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
-    environ.update(env)
-    return subprocess.run([sys.executable, "-m", "seatctl", *args], env=environ, capture_output=True, text=True,
-                          timeout=60, preexec_fn=lambda: os.umask(umask))
+    return run_process(args, env, preexec_fn=lambda: os.umask(umask))
 
 
 def test_the_ledger_is_created_owner_only_even_with_umask_0(tmp_path):
@@ -297,7 +284,7 @@ def test_backup_refuses_an_existing_file(books, tmp_path):
     target.write_bytes(b"precious")
     result = books("backup", str(target))
     assert result.code == 4
-    assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
+    one_error_line(result.err, result.out)
     assert target.read_bytes() == b"precious"
 
 
