@@ -47,7 +47,7 @@ def record(ledger, qty, at, *extra, slug="acme", meter="sms", now=None):
 
 
 def last_invoice(ledger, slug="acme", now=JAN1):
-    return show(ledger, invoices(ledger, account=slug, now=now)[-1]["number"], now)
+    return show(ledger, invoices(ledger, account=slug, now=now)[-1]["number"], now=now)
 
 
 def meter_lines(invoice):
