@@ -13,7 +13,8 @@ CLOSE_KEYS = {"account", "period_start", "period_end", "seats_cancelled", "invoi
 DEC1 = "2026-12-01T00:00:00Z"
 JAN1 = "2027-01-01T00:00:00Z"
 
-# This module reads the ledger on 1 Dec unless a test says otherwise.
+# Accounts are added and seats given at the ledger's own clock (1 Nov 2026 09:00, support.START), and
+# this module reads the ledger on 1 Dec, unless a test says otherwise.
 status = partial(support.status, now=DEC1)
 invoices = partial(support.invoices, now=DEC1)
 show = partial(support.show_invoice, now=DEC1)
