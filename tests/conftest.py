@@ -18,8 +18,6 @@ import pytest
 from support import Seatctl, add_account, backends, isolated, pg_schema, run_process, standard_ledger
 from support.harness import pg_database as fresh_pg_database
 
-MID_NOV = "2026-11-16T10:00:00Z"
-
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path) -> Iterator[None]:
@@ -63,11 +61,9 @@ def ledger(cli: Seatctl) -> Seatctl:
 
 @pytest.fixture
 def acme(ledger: Seatctl) -> Seatctl:
-    """The ledger with its clock at 16 Nov 2026 10:00 and, created then, account 'acme' (monthly from
-    1 Nov) with user ana@example.com (Ana). A module adds what it needs by overriding this fixture."""
-    ledger.now = MID_NOV
+    """The ledger with account 'acme' (monthly from 1 Nov), created at the ledger's own clock (1 Nov
+    2026 09:00), the clock left there. A module adds what it needs by overriding this fixture."""
     add_account(ledger)
-    ledger.ok("user", "add", "acme", "ana@example.com", "--name", "Ana")
     return ledger
 
 

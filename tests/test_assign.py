@@ -14,6 +14,8 @@ STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buyi
 @pytest.fixture
 def acme(acme):
     """acme (monthly from 1 Nov) with users ana and bob; the clock at 16 Nov."""
+    acme.now = NOW
+    acme.ok("user", "add", "acme", "ana@example.com", "--name", "Ana")
     acme.ok("user", "add", "acme", "bob@example.com", "--name", "Bob")
     return acme
 

@@ -5,6 +5,9 @@ invoice it writes is the one `cycle show` announced (`close_total`), to the cent
 
 from __future__ import annotations
 
+import support
+from support import add_account
+
 NOV10 = "2026-11-10T09:00:00Z"
 DEC1 = "2026-12-01T00:00:00Z"
 
@@ -14,12 +17,12 @@ def show(ledger, slug, now=NOV10):
 
 
 def close(ledger, slug, now=DEC1):
-    return ledger.json("cycle", "close", "--account", slug, now=now, operator="cron")
+    return support.close(ledger, now, "--account", slug)
 
 
 def test_a_plan_account_trims_to_its_included_seats_and_bills_the_fee(ledger):
     ledger.ok("plan", "add", "team", "--name", "Team", "--monthly", "50.00", "--includes", "base=5")
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--plan", "team")
+    add_account(ledger, "acme", "--plan", "team")
     ledger.ok("buy", "acme", "base", "2", "--yes")  # 7 seats, none in use
     card = show(ledger, "acme")
     [base] = [s for s in card["seats"] if s["licence"] == "base"]
@@ -30,7 +33,7 @@ def test_a_plan_account_trims_to_its_included_seats_and_bills_the_fee(ledger):
 
 
 def test_a_discount_account_announces_the_discounted_total(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--discount", "10")
+    add_account(ledger, "acme", "--discount", "10")
     ledger.ok("user", "add", "acme", "ana@example.com")
     ledger.ok("user", "add", "acme", "ben@example.com")
     ledger.ok("buy", "acme", "voip", "2", "--yes")
@@ -71,7 +74,7 @@ def test_a_reseller_announces_its_childrens_lines(ledger):
 
 def test_tax_is_in_the_announced_total(ledger):
     ledger.ok("settings", "set", "tax_rate", "21")
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "voip=1")
+    add_account(ledger, "acme", "--min", "voip=1")
     assert show(ledger, "acme")["close_total"] == "6.47"  # 5.35 + round(1.1235)
     [row] = close(ledger, "acme")
     assert row["total"] == "6.47"
@@ -80,7 +83,7 @@ def test_tax_is_in_the_announced_total(ledger):
 def test_periods_ended_but_not_closed_are_announced_with_their_totals(ledger):
     """cron has not run: `cycle show` lists what the next close will bill for each ended period, and
     shows the period that holds now."""
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "voip=1")
+    add_account(ledger, "acme", "--min", "voip=1")
     ledger.ok("buy", "acme", "voip", "2", "--yes")  # 3 seats, none used: the close keeps 1
     card = show(ledger, "acme", now="2027-01-15T09:00:00Z")
     assert card["due"] is True
@@ -110,7 +113,7 @@ def test_a_closing_account_announces_its_last_bill_and_no_next_period(ledger):
 
 
 def test_the_table_shows_the_due_periods_and_the_licence_rows(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "voip=1")
+    add_account(ledger, "acme", "--min", "voip=1")
     out = ledger.ok("cycle", "show", "acme", "--format", "plain", now="2026-12-05T09:00:00Z").out
     assert "ended, not closed yet" in out
     assert "close_total" in out and "5.35" in out
@@ -120,7 +123,7 @@ def test_the_table_shows_the_due_periods_and_the_licence_rows(ledger):
 def test_a_closed_account_has_no_minimum_after_its_last_close_and_leaves_status(ledger):
     """SPEC §5 closed: the last close releases and cancels everything and the account has no minimum
     any more; `status` shows no row for it once nothing is owned, held or pending (issue 14, item 3)."""
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", "--min", "base=3")
+    add_account(ledger, "acme", "--min", "base=3")
     ledger.ok("account", "close", "acme")
     assert ledger.json("account", "show", "acme")["minimums"] == {"base": 3}  # until its period ends
     [row] = close(ledger, "acme")

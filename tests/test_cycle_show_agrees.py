@@ -13,14 +13,16 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Seatctl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import Seatctl, pg_schema
 
 T0 = datetime(2026, 1, 1, 8, 0)
 USERS = [f"u{i}@example.com" for i in range(5)]
@@ -38,26 +40,20 @@ def _end_instant(day: str, tz: str) -> str:
     return _instant(local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
 
 
-def _fresh_ledger(backend: str, folder: Path, pg_url: str | None, tax: str | None) -> Seatctl:
+@contextmanager
+def _fresh_ledger(backend: str, folder: Path, pg_url: str | None, tax: str | None) -> Iterator[Seatctl]:
     config = folder / "seatctl.toml"
     config.write_text("")
-    if backend == "sqlite":
-        cli = Seatctl(folder / "ledger.db")
-    else:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        schema = f"p{os.getpid()}_{next(_schemas)}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION alice'))
-        admin.dispose()
-        url = make_url(pg_url).set(username="USER", password=None).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-        cli = Seatctl(folder / "ledger.db", pg_url=url.replace("USER@", "{user}@", 1))
-    cli.config = str(config)  # type: ignore[attr-defined]
-    cli.tax = tax  # type: ignore[attr-defined]
-    return cli
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            cli = Seatctl(folder / "ledger.db")
+        else:
+            assert pg_url
+            url = stack.enter_context(pg_schema(pg_url, f"p{os.getpid()}_{next(_schemas)}"))
+            cli = Seatctl(folder / "ledger.db", pg_url=url)
+        cli.config = str(config)  # type: ignore[attr-defined]
+        cli.tax = tax  # type: ignore[attr-defined]
+        yield cli
 
 
 def _run(cli: Seatctl, *args: str, now: datetime, operator: str = "alice") -> int:
@@ -200,7 +196,6 @@ def test_cycle_show_announces_what_the_close_does(backend, specs, steps, show_af
     pg_url = request.getfixturevalue("pg_database") if backend == "postgresql" else None
     if backend == "postgresql" and not pg_url:
         pytest.skip("SEATCTL_TEST_PG_URL is not set")
-    with tempfile.TemporaryDirectory() as folder:
-        cli = _fresh_ledger(backend, Path(folder), pg_url, tax)
+    with tempfile.TemporaryDirectory() as folder, _fresh_ledger(backend, Path(folder), pg_url, tax) as cli:
         slugs, at = _build(cli, specs, steps, show_after)
         _check(cli, slugs, at)

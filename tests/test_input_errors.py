@@ -12,6 +12,8 @@ NOW = "2026-11-16T10:00:00Z"
 @pytest.fixture
 def acme(acme):
     """acme (monthly from 1 Nov) with user ana and one base seat; the clock at 16 Nov."""
+    acme.now = NOW
+    acme.ok("user", "add", "acme", "ana@example.com")
     acme.ok("buy", "acme", "base", "1", "--yes")
     return acme
 

@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from support import backends
 
 from seatctl.store import engine as db
 from seatctl.store.schema import alembic_config, head_revision
@@ -30,7 +31,7 @@ def _engine(path: Path):
 _schemas = iter(range(1, 1_000_000))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get("SEATCTL_TEST_PG_URL") else ["sqlite"])
+@pytest.fixture(params=backends())
 def empty(request, tmp_path) -> Iterator[Engine]:
     """An engine on an empty database: a SQLite file, or a fresh PostgreSQL schema (when
     SEATCTL_TEST_PG_URL is set)."""

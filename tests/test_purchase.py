@@ -17,13 +17,6 @@ LINE_KEYS = {"account", "licence", "meter", "description", "quantity", "unit_pri
              "days", "period_days", "amount"}
 
 
-@pytest.fixture
-def acme(ledger):
-    """Account 'acme', monthly from the 1st, created on 1 Nov 2026 (the clock stays there)."""
-    add_account(ledger, now=NOV_1)
-    return ledger
-
-
 def log_length(cli):
     return len(cli.json("log"))
 

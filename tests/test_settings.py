@@ -13,18 +13,11 @@ from hypothesis import strategies as st
 from seatctl.errors import UsageError
 from seatctl.ops.settings import parse_prefix, parse_tax_rate
 
-NOV_1 = "2026-11-01T09:00:00Z"
 NOV_16 = "2026-11-16T10:00:00Z"
 NOV_20 = "2026-11-20T10:00:00Z"
 NOV_21 = "2026-11-21T10:00:00Z"
 DEFAULTS = [{"key": "currency", "value": "EUR"}, {"key": "timezone", "value": "UTC"},
             {"key": "tax_rate", "value": "0"}, {"key": "invoice_prefix", "value": "INV-"}]
-
-
-@pytest.fixture
-def acme(ledger):
-    ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01", now=NOV_1)
-    return ledger
 
 
 def settings(cli):
