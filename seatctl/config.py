@@ -10,7 +10,8 @@ from typing import Any
 from seatctl.errors import UsageError
 
 APP = "seatctl"
-KEYS = {"database", "busy_timeout", "format"}
+KEYS = {"database", "busy_timeout", "format",
+        "profiles"}  # [profiles.NAME]: directory export layouts for `sync` (rules/directory.py reads them)
 FORMATS = ("table", "plain", "markdown", "github", "csv", "json")
 # Keys of earlier releases. `currency` and `timezone` seeded a new ledger; `tax_rate` and
 # `invoice_prefix` were read by whoever wrote an invoice. They are ledger settings now (SPEC §10):

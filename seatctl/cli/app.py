@@ -37,6 +37,8 @@ COMMANDS: dict[str, Entry] = {
     "buy": Entry("seats", "seatctl.cli.seats", "buy", "Buy seats: a quote, then a prorated charge at once."),
     "assign": Entry("seats", "seatctl.cli.seats", "assign", "Give seats to a user, or to every user in a CSV file."),
     "release": Entry("seats", "seatctl.cli.seats", "release", "Take seats back from a user; they stay owned and free."),
+    "sync": Entry("seats", "seatctl.cli.sync", "sync", "Make an account's users and seats match a directory export."),
+    "waitlist": Entry("seats", "seatctl.cli.sync", "waitlist_app", "Assignments waiting for a free seat: list, cancel."),
     "order": Entry("seats", "seatctl.cli.billing", "order_app", "Pending purchase requests."),
     "account": Entry("accounts", "seatctl.cli.accounts", "app", "Customer accounts."),
     "user": Entry("accounts", "seatctl.cli.users", "app", "Users of an account."),

@@ -148,7 +148,7 @@ def denials(
             hi = local_midnight(clock.parse_date(until) + timedelta(days=1), b.timezone)
         return denial_rows(s, slug=account, since=lo, until=hi)
 
-    return Output(rows=lg.read(rows), columns=["account", "licence", "denials", "seats_missing", "last"],
+    return Output(rows=lg.read(rows), columns=["account", "licence", "denials", "seats_missing", "last", "waiting"],
                   message="No refused assignments.")
 
 

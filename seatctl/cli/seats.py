@@ -38,7 +38,7 @@ def status(
         return rows, (allowance_rows(s, account) if with_use and account else [])
 
     rows, use = Ledger().read(read)
-    out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying"])
+    out = Output(rows=rows, columns=["account", "licence", "in_use", "free", "total", "minimum", "buying", "waiting"])
     if use:
         out.extra.append(Output(rows=use, title="this period's metered use",
                                 columns=["account", "plan", "meter", "used", "allowance", "overage"]))
@@ -103,13 +103,17 @@ def assign(
     from_csv: Annotated[str | None, typer.Option("--from-csv", metavar="FILE",
                                                  help="Instead of EMAIL LICENCE…: a CSV with header email,licence.")] = None,
     buy_missing: Annotated[bool, typer.Option("--buy", help="Buy the missing seats (an operator requests them).")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Queue what finds no free seat; it is seated when one comes "
+                                       "free or is bought.")] = False,
     fmt: FormatOpt = None,
 ) -> "Output":
-    """Give seats to a user (several licence types at once), or a whole CSV file: all or nothing.
+    """Give seats to a user (several licence types at once), or a whole CSV file: all or nothing
+    (with --wait, what finds no free seat waits on the waitlist).
 
     Example: seatctl assign acme ana@example.com base voip
     Example: seatctl assign acme --from-csv seats.csv
     Example: seatctl assign acme ben@example.com gsm --buy
+    Example: seatctl assign acme cy@example.com base --wait
     """
     from seatctl.cli.render import Output
     from seatctl.errors import UsageError
@@ -135,7 +139,7 @@ def assign(
         pairs = [(email, code) for code in licences]
     lg = Ledger()
     result = lg.write(lambda s, a, b: ledger.assign(s, slug=account, pairs=pairs, buy_missing=buy_missing,
-                                                     actor=a, now=lg.now, books=b))
+                                                     wait=wait, actor=a, now=lg.now, books=b))
     who = result.user or f"{len({p[0] for p in pairs})} users"
     parts = []
     if result.assigned:
@@ -146,6 +150,9 @@ def assign(
     if result.bought:
         parts.append("bought " + ", ".join(f"{b['quantity']} '{b['licence']}' (invoice {b['invoice']})"
                                            for b in result.bought))
+    if result.waiting:
+        codes = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in Counter(result.waiting).items())
+        parts.append(f"waiting: {codes}" if parts else f"{who} waits for {codes} in '{account}'")
     message = "; ".join(parts) + "." if parts else "Nothing assigned."
     return Output(obj=result.as_dict(), message=message, note=result.note)
 
@@ -172,4 +179,5 @@ def release(
         parts.append(f"Released {', '.join(result.released)} from {result.user} in '{account}'")
     if result.unchanged:
         parts.append(f"not held: {', '.join(result.unchanged)}")
-    return Output(obj=result.as_dict(), message="; ".join(parts) + ".")
+    note = f"from the waitlist: {', '.join(result.seated)}" if result.seated else None
+    return Output(obj=result.as_dict(), message="; ".join(parts) + ".", note=note)

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from seatctl.errors import Refused, UsageError
-from seatctl.ops import catalogue
+from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import issue
 from seatctl.ops.lookup import (
@@ -256,6 +256,10 @@ def change_status(session: Session, *, slug: str, target: str, actor: Actor, now
     verb = {"suspended": "suspend", "active": "activate", "closed": "close"}[target]
     audit.record(session, at=now, operator=actor.name, action=f"account.{verb}", account_id=account.id,
                  **cast("dict[str, Any]", details))
+    if target == "closed":
+        waitlist.drop_account(session, account, actor=actor, now=now)
+    elif target == "active":  # a suspended account's requests waited for this
+        waitlist.seat_waiting(session, account, actor=actor, now=now)
     return account, True
 
 
@@ -341,6 +345,7 @@ def _set_minimums(session: Session, account: Account, minimums: dict[str, int], 
         audit.record(session, at=now, operator=actor.name, action="account.set-min", account_id=account.id,
                      licence_id=licence.id, licence=code, minimum=quantity,
                      pending=row.pending_quantity is not None)
+    waitlist.seat_waiting(session, account, actor=actor, now=now)  # seats bought for a raised minimum
 
 
 

@@ -105,6 +105,32 @@ def run_checks(session: Session) -> list[Check]:
         GROUP BY i.id, i.number, i.total_minor, i.subtotal_minor, i.tax_minor
         HAVING i.total_minor <> COALESCE(SUM(l.amount_minor), 0) OR i.total_minor <> i.subtotal_minor + i.tax_minor"""),
         lambda r: f"{r[0]} total {r[1]} but lines sum to {r[2]}", "each total is the sum of its lines"))
+    checks.append(_violations("no_free_seat_while_waiting", _rows(session, """
+        SELECT ac.slug, l.code, w.n, f.n FROM
+          (SELECT account_id, licence_id, COUNT(*) AS n FROM waitlist WHERE resolved_at IS NULL
+           GROUP BY account_id, licence_id) w
+        JOIN (SELECT s.account_id, s.licence_id, COUNT(*) AS n FROM seat s
+              WHERE s.cancelled_at IS NULL AND NOT EXISTS (
+                SELECT 1 FROM assignment a WHERE a.seat_id = s.id AND a.released_at IS NULL)
+              GROUP BY s.account_id, s.licence_id) f
+          ON f.account_id = w.account_id AND f.licence_id = w.licence_id
+        JOIN account ac ON ac.id = w.account_id JOIN licence l ON l.id = w.licence_id
+        WHERE ac.status IN ('trial', 'active') AND ac.mode = 'allocation'
+        ORDER BY ac.slug, l.code"""),
+        lambda r: f"'{r[0]}' has {r[3]} free '{r[1]}' seat(s) and {r[2]} waiting request(s)",
+        "no free seat while a request of its licence waits (trial and active accounts)"))
+    checks.append(_violations("waiting_requests_valid", _rows(session, """
+        SELECT ac.slug, u.email, l.code, CASE WHEN ac.status = 'closed' THEN 'the account is closed'
+               WHEN u.status <> 'active' THEN 'the user is inactive'
+               WHEN u.account_id <> w.account_id THEN 'the user is in another account' ELSE 'the user holds it' END
+        FROM waitlist w JOIN account ac ON ac.id = w.account_id JOIN app_user u ON u.id = w.user_id
+        JOIN licence l ON l.id = w.licence_id
+        WHERE w.resolved_at IS NULL AND (ac.status = 'closed' OR u.status <> 'active' OR u.account_id <> w.account_id
+          OR EXISTS (SELECT 1 FROM assignment a WHERE a.user_id = w.user_id AND a.licence_id = w.licence_id
+                     AND a.released_at IS NULL))
+        ORDER BY ac.slug, u.email, l.code"""),
+        lambda r: f"'{r[1]}' waits for '{r[2]}' in '{r[0]}' but {r[3]}",
+        "every waiting request is an active user's, in an open account, for a licence they do not hold"))
     checks.append(_every_change_has_event(session))
     checks.append(_append_only(session, dialect))
     return checks

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from seatctl.errors import NotFound, Refused, UsageError
-from seatctl.ops import catalogue
+from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import Issued, issue
 from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_days, period_start_at, terms
@@ -48,8 +48,10 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
     if quote:
         return Purchase(slug, code, quantity, None, "quote", None, total)
     if actor.can("billing"):
-        return confirm_purchase(session, account, licence, quantity, now=now, books=books, book=book,
-                                actor=actor, request_id=request_id)
+        purchase = confirm_purchase(session, account, licence, quantity, now=now, books=books, book=book,
+                                    actor=actor, request_id=request_id)
+        waitlist.seat_waiting(session, account, actor=actor, now=now, licence_ids=[licence.id])
+        return purchase
     order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity, status="pending",
                           requested_by=actor.name, requested_at=now, request_id=request_id, quote_minor=total)
     session.add(order)
@@ -82,8 +84,10 @@ def approve_order(session: Session, *, order_id: int, actor: Actor, now: datetim
     licence = session.get(Licence, order.licence_id)
     assert account is not None and licence is not None
     account = for_write(session, account.slug, actor=actor, now=now, books=books)
-    return confirm_purchase(session, account, licence, order.quantity, now=now, books=books,
-                            book=PriceBook(session), actor=actor, order=order)
+    purchase = confirm_purchase(session, account, licence, order.quantity, now=now, books=books,
+                                book=PriceBook(session), actor=actor, order=order)
+    waitlist.seat_waiting(session, account, actor=actor, now=now, licence_ids=[licence.id])
+    return purchase
 
 
 def cancel_order(session: Session, *, order_id: int, actor: Actor, now: datetime) -> PurchaseOrder:

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from seatctl.errors import Refused, UsageError
-from seatctl.ops import catalogue
+from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import find_meter
 from seatctl.ops.invoices import issue
 from seatctl.ops.lookup import current_period, find_plan, invoicing_account, owned_now, period_days, terms
@@ -166,6 +166,7 @@ def set_plan(session: Session, *, slug: str, code: str, actor: Actor, now: datet
     old_fee = terms(session, account.plan_id).fee(account.cycle) or Decimal(0)
     if new_fee >= old_fee:
         number = apply_plan_now(session, account, plan, actor=actor, now=now, books=books)
+        waitlist.seat_waiting(session, account, actor=actor, now=now)  # included seats provisioned
         return PlanChange(slug, code, "applied", number, today)
     account.pending_plan_id = plan.id
     session.add(account)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from seatctl.errors import Refused
-from seatctl.ops import catalogue
+from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now
 from seatctl.ops.orders import buy, confirm_purchase
@@ -65,11 +65,13 @@ class AssignResult:
     unchanged: list[str] = field(default_factory=list)
     bought: list[dict[str, object]] = field(default_factory=list)
     orders: list[dict[str, object]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # codes queued by --wait (SPEC §9)
+    seated: list[str] = field(default_factory=list)  # "CODE to EMAIL": waiting requests given a freed seat
     note: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"account": self.account, "user": self.user, "assigned": self.assigned,
-                                  "released": self.released, "unchanged": self.unchanged}
+                                  "released": self.released, "unchanged": self.unchanged, "waiting": self.waiting}
         if self.bought:
             out["bought"] = self.bought
         if self.orders:
@@ -78,8 +80,9 @@ class AssignResult:
 
 
 def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_missing: bool = False,
-           actor: Actor, now: datetime, books: Books) -> AssignResult:
-    """Give each (email, licence) a seat: all or nothing. Returns one result for the batch."""
+           wait: bool = False, actor: Actor, now: datetime, books: Books) -> AssignResult:
+    """Give each (email, licence) a seat: all or nothing, unless `wait` queues the ones that find no
+    free seat (their denials are recorded in this transaction). Returns one result for the batch."""
     actor.require("operator", "assign seats")
     account = for_write(session, slug, actor=actor, now=now, books=books)
     assert account.id is not None
@@ -124,12 +127,13 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
             if len(free[code]) < count:
                 owned = owned_now(session, account.id, licence.id)
                 missing.append(Missing(licence, count - len(free[code]), in_use_now(session, account.id, licence.id), owned))
-        if missing and not buy_missing:
+        if missing and not buy_missing and not wait:
             raise NoFreeSeat(account, missing, result.user, actor=actor, now=now)
-        if missing:
+        if missing and buy_missing:
             book = PriceBook(session)
             if not actor.can("billing"):
-                # An operator may only request: file pending orders, assign nothing (all or nothing).
+                # An operator may only request: file pending orders, assign nothing (all or nothing),
+                # or with --wait assign what finds a seat and queue the rest until the orders are approved.
                 for m in missing:
                     p = buy(session, slug=slug, code=m.licence.code, quantity=m.needed, actor=actor, now=now, books=books)
                     result.orders.append(p.as_dict(books))
@@ -137,9 +141,13 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
                 ids = ", ".join(str(o["order"]) for o in result.orders)
                 result.note = (f"{NoFreeSeat(account, missing, result.user, actor=actor, now=now).what}; filed order {ids}. "
                                f"{approvers} can approve it: seatctl order approve {result.orders[0]['order']}")
-                result.unchanged = []
-                return result
-            for m in missing:
+                if not wait:
+                    result.unchanged = []
+                    return result
+        if missing and wait and not (buy_missing and actor.can("billing")):
+            todo = _queue_missing(session, account, todo, free, missing, result, actor=actor, now=now)
+            missing = []
+        if missing:
                 p = confirm_purchase(session, account, m.licence, m.needed, now=now, books=books, book=book, actor=actor)
                 result.bought.append(p.as_dict(books))
                 assert m.licence.id is not None
@@ -147,12 +155,57 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
         seats = {code: iter(ids) for code, ids in free.items()}  # each free seat once, oldest first
         _insert_assignments(session, account, [(user, licence, next(seats[licence.code])) for user, licence in todo],
                             now)
+        if todo and buy_missing:  # a waiting user who got the seat bought for them leaves the queue
+            waitlist.seated_directly(session, account, _open_ids(session, account, todo), now=now)
     result.assigned = [lic.code for _, lic in todo]
     audit.insert_rows(session, [
         audit.row(at=now, operator=actor.name, action="assign", account_id=account.id, licence_id=licence.id,
                   quantity=1, user=user.email, licence=licence.code)
         for user, licence in todo])
     return result
+
+
+def _queue_missing(session: Session, account: Account, todo: list[tuple[Any, Licence]], free: dict[str, list[int]],
+                   missing: list[Missing], result: AssignResult, *, actor: Actor, now: datetime
+                   ) -> list[tuple[Any, Licence]]:
+    """`--wait`: the pairs that find a free seat (in the order given) are kept; the others are queued,
+    each refused assignment recorded as a denial. Returns the pairs to assign now."""
+    left = {code: len(ids) for code, ids in free.items()}
+    keep, queued = [], []
+    for user, licence in todo:
+        if left.get(licence.code, 0) > 0:
+            left[licence.code] -= 1
+            keep.append((user, licence))
+        else:
+            queued.append((user, licence))
+    fresh = Counter(code for _, _, _, code in waitlist.queue(
+        session, account, [(u.id, u.email, lic.id, lic.code) for u, lic in queued], source="assign", actor=actor,
+        now=now))
+    # A request already waiting keeps its place and is not refused again.
+    audit.insert_rows(session, [
+        audit.row(at=now, operator=actor.name, action="denial", account_id=account.id, licence_id=m.licence.id,
+                  quantity=fresh[m.licence.code], licence=m.licence.code, user=result.user, in_use=m.in_use,
+                  total=m.total, waiting=True)
+        for m in missing if fresh[m.licence.code]])
+    result.waiting = [lic.code for _, lic in queued]
+    places = []
+    for user, licence in queued[:3]:
+        place = waitlist.position_of(session, account.id, licence.id, user.id)
+        places.append(f"'{user.email}' waits for a '{licence.code}' seat (position {place})")
+    more = f" and {len(queued) - 3} more" if len(queued) > 3 else ""
+    waiting = "; ".join(places) + more
+    result.note = (f"{result.note}; {waiting}" if result.note else
+                   f"{waiting}: seated when a seat comes free or is bought. See: seatctl waitlist list --account "
+                   f"{account.slug}")
+    return keep
+
+
+def _open_ids(session: Session, account: Account, pairs: list[tuple[Any, Licence]]) -> dict[tuple[int, int], int]:
+    wanted = {(user.id, licence.id) for user, licence in pairs}
+    rows = session.exec(select(Assignment.id, Assignment.user_id, Assignment.licence_id).where(
+        Assignment.account_id == account.id, col(Assignment.released_at).is_(None),
+        col(Assignment.user_id).in_(sorted({u for u, _ in wanted})))).all()
+    return {(u, lic): aid for aid, u, lic in rows if (u, lic) in wanted}
 
 
 def _users_by_email(session: Session, account: Account, emails: set[str]) -> dict[str, Any]:
@@ -198,6 +251,8 @@ def release(session: Session, *, slug: str, email: str, codes: list[str], actor:
     for code in released:
         audit.record(session, at=now, operator=actor.name, action="release", account_id=account.id,
                      licence_id=catalogue.find(session, code).id, quantity=1, user=user.email, licence=code)
+    if released:  # the freed seats go to the waitlist, oldest request first
+        result.seated = [f"{s.code} to {s.email}" for s in waitlist.seat_waiting(session, account, actor=actor, now=now)]
     return result
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from seatctl.errors import Refused
+from seatctl.ops import waitlist
 from seatctl.ops.lookup import find_user
 from seatctl.ops.seats import _release
 from seatctl.ops.write import for_write
@@ -56,4 +57,7 @@ def set_user_status(session: Session, *, slug: str, emails: list[str], active: b
             audit.record(session, at=now, operator=actor.name, action="user.activate" if active else "user.deactivate",
                          account_id=account.id, user=user.email, released=released)
         out.append({"account": slug, "user": user.email, "status": user.status, "released": released})
+    if not active:  # their waiting requests are dropped; the seats they held go to the waitlist
+        waitlist.drop_users(session, account, [u.id for u in users if u.id is not None], actor=actor, now=now)
+        waitlist.seat_waiting(session, account, actor=actor, now=now)
     return out

@@ -22,11 +22,12 @@ from seatctl.store.tables import (
     purchase_order_table,
     seat_table,
     usage_record_table,
+    waitlist_table,
 )
 
 
 def status_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
-    """Per account and licence: in_use, free, total, minimum, buying (free/total null in peak mode).
+    """Per account and licence: in_use, free, total, minimum, buying, waiting (free/total null in peak mode).
 
     Core statements on the tables, not ORM ones: `status` is typed all day, and a process that
     runs no ORM query never pays for configuring the mappers."""
@@ -46,6 +47,11 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
         select(o.account_id, o.licence_id, func.sum(o.quantity)).where(
             o.status == "pending", in_accounts(o.account_id, ids)
         ).group_by(o.account_id, o.licence_id)).all()}
+    w = waitlist_table.c
+    waiting = {(acc, lic): int(n) for acc, lic, n in session.exec(
+        select(w.account_id, w.licence_id, func.count()).where(
+            w.resolved_at.is_(None), in_accounts(w.account_id, ids)
+        ).group_by(w.account_id, w.licence_id)).all()}
     accounts: dict[int, Any] = {row[0]: row for row in session.exec(
         select(a.id, a.slug, a.mode, a.plan_id).where(in_accounts(a.id, ids))).all()}
     included: dict[int, dict[int, int]] = {}
@@ -56,7 +62,7 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
         for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
             key = (account.id, licence_id)
             minimum[key] = max(minimum.get(key, 0), quantity)
-    keys = set(owned) | set(in_use) | set(minimum) | set(buying)
+    keys = set(owned) | set(in_use) | set(minimum) | set(buying) | set(waiting)
     codes: dict[int, str] = dict(session.exec(select(licence_table.c.id, licence_table.c.code)).all())
     rows = []
     for account_id, licence_id in keys:
@@ -68,6 +74,7 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
             "account": account.slug, "licence": codes[licence_id], "in_use": used,
             "free": None if peak else total - used, "total": None if peak else total,
             "minimum": minimum.get((account_id, licence_id), 0), "buying": buying.get((account_id, licence_id), 0),
+            "waiting": waiting.get((account_id, licence_id), 0),
         })
     return sorted(rows, key=lambda r: (str(r["account"]), str(r["licence"])))
 
