@@ -7,8 +7,8 @@ import pytest
 from support import add_account, invoices, status
 
 NOW = "2026-11-16T10:00:00Z"
-ASSIGN_KEYS = {"account", "user", "assigned", "released", "unchanged"}
-STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buying"}
+ASSIGN_KEYS = {"account", "user", "assigned", "released", "unchanged", "waiting"}
+STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buying", "waiting"}
 
 
 @pytest.fixture
@@ -157,10 +157,10 @@ def test_assign_and_release_json_shapes(acme):
     acme.ok("buy", "acme", "base", "1", "--yes")
     assigned = acme.json("assign", "acme", "ana@example.com", "base")
     assert assigned == {"account": "acme", "user": "ana@example.com", "assigned": ["base"], "released": [],
-                        "unchanged": []}
+                        "unchanged": [], "waiting": []}
     released = acme.json("release", "acme", "ana@example.com", "base")
     assert released == {"account": "acme", "user": "ana@example.com", "assigned": [], "released": ["base"],
-                        "unchanged": []}
+                        "unchanged": [], "waiting": []}
     assert set(assigned) == set(released) == ASSIGN_KEYS
 
 
@@ -177,10 +177,10 @@ def test_status_json_has_one_row_per_account_and_licence_in_order(ledger):
     rows = ledger.json("status")
     assert all(set(r) == STATUS_KEYS for r in rows)
     assert rows == [
-        {"account": "acme", "licence": "gsm", "in_use": 0, "free": 1, "total": 1, "minimum": 1, "buying": 0},
-        {"account": "acme", "licence": "messaging", "in_use": 0, "free": 0, "total": 0, "minimum": 0, "buying": 3},
-        {"account": "zeta", "licence": "base", "in_use": 0, "free": 1, "total": 1, "minimum": 0, "buying": 0},
-        {"account": "zeta", "licence": "voip", "in_use": 1, "free": 1, "total": 2, "minimum": 0, "buying": 0},
+        {"account": "acme", "licence": "gsm", "in_use": 0, "free": 1, "total": 1, "minimum": 1, "buying": 0, "waiting": 0},
+        {"account": "acme", "licence": "messaging", "in_use": 0, "free": 0, "total": 0, "minimum": 0, "buying": 3, "waiting": 0},
+        {"account": "zeta", "licence": "base", "in_use": 0, "free": 1, "total": 1, "minimum": 0, "buying": 0, "waiting": 0},
+        {"account": "zeta", "licence": "voip", "in_use": 1, "free": 1, "total": 2, "minimum": 0, "buying": 0, "waiting": 0},
     ]
     assert ledger.json("status", "zeta") == rows[2:]
 
@@ -192,7 +192,7 @@ def test_status_of_a_peak_account_has_null_free_and_total(ledger):
     ledger.ok("assign", "peaky", "pat@example.com", "base")
     assert ledger.json("status", "peaky") == [
         {"account": "peaky", "licence": "base", "in_use": 1, "free": None, "total": None, "minimum": 0,
-         "buying": 0}]
+         "buying": 0, "waiting": 0}]
 
 
 def test_free_seat_trimmed_at_the_period_end_cannot_be_assigned_after_it(acme):

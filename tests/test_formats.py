@@ -99,6 +99,6 @@ def test_json_listings_are_arrays_of_objects_with_snake_case_keys(books):
 
 def test_plain_lists_every_row(books):
     out = books.ok("status", "--format", "plain").out.splitlines()
-    assert out[0].split() == ["account", "licence", "in_use", "free", "total", "minimum", "buying"]
+    assert out[0].split() == ["account", "licence", "in_use", "free", "total", "minimum", "buying", "waiting"]
     assert [line.split()[:2] for line in out[1:]] == [
         ["acme", "base"], ["acme", "voip"], ["beta", "gsm"], ["beta", "messaging"]]

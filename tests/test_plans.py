@@ -17,7 +17,7 @@ NOV20 = "2026-11-20T12:00:00Z"
 DEC1 = "2026-12-01T00:00:00Z"
 DEC20 = "2026-12-20T12:00:00Z"
 JAN1 = "2027-01-01T00:00:00Z"
-STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buying"}
+STATUS_KEYS = {"account", "licence", "in_use", "free", "total", "minimum", "buying", "waiting"}
 CONSUMPTION_KEYS = {"bucket", "account", "meter", "used", "allowance", "overage", "amount"}
 
 

@@ -130,7 +130,6 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
         if missing and not buy_missing and not wait:
             raise NoFreeSeat(account, missing, result.user, actor=actor, now=now)
         if missing and buy_missing:
-            book = PriceBook(session)
             if not actor.can("billing"):
                 # An operator may only request: file pending orders, assign nothing (all or nothing),
                 # or with --wait assign what finds a seat and queue the rest until the orders are approved.
@@ -147,7 +146,9 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
         if missing and wait and not (buy_missing and actor.can("billing")):
             todo = _queue_missing(session, account, todo, free, missing, result, actor=actor, now=now)
             missing = []
-        if missing:
+        if missing:  # --buy by a billing operator: the missing seats are bought in this transaction
+            book = PriceBook(session)
+            for m in missing:
                 p = confirm_purchase(session, account, m.licence, m.needed, now=now, books=books, book=book, actor=actor)
                 result.bought.append(p.as_dict(books))
                 assert m.licence.id is not None

@@ -301,8 +301,8 @@ def parse_export(data: bytes, profile: Profile = NATIVE, *, source: str = "the f
                         codes.append(code)
                         code_rows.setdefault(code, number)
             rows.append(Wanted(number, email, name, role, tuple(codes), active))
-    except csv.Error as exc:
-        raise UsageError(f"row {number} of '{source}' is not valid CSV ({exc})",
+    except csv.Error as exc:  # raised while reading the row after `number`
+        raise UsageError(f"row {number + 1} of '{source}' is not valid CSV ({exc})",
                          "Close the quotes of that row's values") from None
     return Export(source, digest, rows, lic_i is not None, unmapped, code_rows, profile.name)
 
