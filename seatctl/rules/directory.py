@@ -27,11 +27,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from seatctl.errors import NotFound, UsageError
 from seatctl.rules.emails import DEFAULT_ROLE, check_role, normalize_email
-from seatctl.rules.names import clean_name
+from seatctl.rules.names import MAX_LENGTH, clean_name
 
 NATIVE_COLUMNS = ("email", "name", "role", "licences", "status")
 PROFILE_KEYS = ("email", "name", "role", "licences", "status", "separator", "delimiter", "inactive_when",
@@ -139,8 +139,7 @@ def profile_from_config(name: str, profiles: Any, source: str = "the config file
     )
 
 
-@dataclass(frozen=True)
-class Wanted:
+class Wanted(NamedTuple):
     """One row of the export: a user as the directory says they should be."""
 
     row: int
@@ -235,76 +234,100 @@ def parse_export(data: bytes, profile: Profile = NATIVE, *, source: str = "the f
     unmapped = 0
     split = NATIVE_SPLIT.split if profile.separator is None else None
     mapping, ignore, separator = profile.licence_map, profile.ignore, profile.separator
+    roles: dict[str, str] = {}  # a role as written -> as checked (a file has few)
+    cells: dict[str, tuple[tuple[str, ...], int]] = {}  # a licences cell -> (codes, values unmapped)
+    single_name = name_is[0] if len(name_is) == 1 else None
     number = 1
     try:
         for number, fields in enumerate(reader, 2):
-            if len(fields) > width:
-                if any(f.strip() for f in fields[width:]):
-                    raise UsageError(f"row {number} of '{source}' has more fields than the header",
-                                     "Quote a value that holds the delimiter")
-                fields = fields[:width]
-            elif len(fields) < width:
-                fields = fields + [""] * (width - len(fields))
-            if not any(f.strip() for f in fields):
-                continue  # a blank line
-            where = f"row {number}: "
+            if len(fields) != width:
+                if len(fields) > width:
+                    if "".join(fields[width:]).strip():
+                        raise UsageError(f"row {number} of '{source}' has more fields than the header",
+                                         "Quote a value that holds the delimiter")
+                    fields = fields[:width]
+                else:
+                    fields = fields + [""] * (width - len(fields))
             raw_email = fields[email_i].strip()
             if not raw_email:
+                if not "".join(fields).strip():
+                    continue  # a blank line
                 raise UsageError(f"row {number} of '{source}' has no e-mail",
                                  f"Fill the '{profile.email}' column or remove the row")
-            email = emails(raw_email, where)
+            email = emails(raw_email, f"row {number}: ")
             first = seen.get(email)
             if first is not None:
                 raise UsageError(f"row {number}: '{email}' repeats row {first}", "Keep one row per user")
             seen[email] = number
             name = None
             if name_is:
-                joined = " ".join(p for p in (fields[i].strip() for i in name_is) if p)
-                try:
-                    name = clean_name(joined)
-                except UsageError as err:
-                    raise UsageError(f"{where}{err.what}", err.hint) from None
+                joined = fields[single_name].strip() if single_name is not None else \
+                    " ".join(p for p in (fields[i].strip() for i in name_is) if p)
+                if joined.isprintable() and len(joined) <= MAX_LENGTH:
+                    name = joined or None  # no control character can be in it (they are not printable)
+                else:
+                    try:
+                        name = clean_name(joined)
+                    except UsageError as err:
+                        raise UsageError(f"row {number}: {err.what}", err.hint) from None
             role = None
-            if role_i is not None and fields[role_i].strip():
-                role = check_role(fields[role_i], where)
+            if role_i is not None:
+                written = fields[role_i]
+                role = roles.get(written)
+                if role is None and written.strip():
+                    role = roles[written] = check_role(written, f"row {number}: ")
             active = True
             if status_i is not None:
                 value = _fold(fields[status_i])
                 if value == "inactive":
                     active = False
-                elif value not in ("", "active"):
-                    raise UsageError(f"{where}status '{fields[status_i].strip()}' is not active or inactive",
+                elif value and value != "active":
+                    raise UsageError(f"row {number}: status '{fields[status_i].strip()}' is not active or inactive",
                                      "Write active or inactive (empty means active)")
             for i, values in blocked:
                 if _fold(fields[i]) in values:
                     active = False
-            codes: list[str] = []
+            codes: tuple[str, ...] = ()
             if lic_i is not None:
                 cell = fields[lic_i]
-                tokens: Iterable[str] = split(cell) if split else cell.split(separator)  # type: ignore[arg-type]
-                for token in tokens:
-                    value = token.strip()
-                    if not value:
-                        continue
-                    if mapping is not None or separator is not None:
-                        value = value.rsplit(":", 1)[-1].strip()  # tenant:SKU -> SKU
-                        if not value or value in ignore:
-                            continue
-                    if mapping is not None:
-                        code = mapping.get(value)
-                        if code is None:
-                            unmapped += 1
-                            continue
-                    else:
-                        code = value
-                    if code not in codes:
-                        codes.append(code)
+                known = cells.get(cell)
+                if known is None:
+                    known = cells[cell] = _licences(cell, split, separator, mapping, ignore)
+                    for code in known[0]:
                         code_rows.setdefault(code, number)
-            rows.append(Wanted(number, email, name, role, tuple(codes), active))
+                codes = known[0]
+                unmapped += known[1]
+            rows.append(Wanted(number, email, name, role, codes, active))
     except csv.Error as exc:  # raised while reading the row after `number`
         raise UsageError(f"row {number + 1} of '{source}' is not valid CSV ({exc})",
                          "Close the quotes of that row's values") from None
     return Export(source, digest, rows, lic_i is not None, unmapped, code_rows, profile.name)
+
+
+def _licences(cell: str, split: Any, separator: str | None, mapping: Mapping[str, str] | None,
+              ignore: frozenset[str]) -> tuple[tuple[str, ...], int]:
+    """One licences cell: (licence codes, each once in order; values with no mapping)."""
+    codes: list[str] = []
+    unmapped = 0
+    tokens: Iterable[str] = split(cell) if split else cell.split(separator)
+    for token in tokens:
+        value = token.strip()
+        if not value:
+            continue
+        if mapping is not None or separator is not None:
+            value = value.rsplit(":", 1)[-1].strip()  # tenant:SKU -> SKU
+            if not value or value in ignore:
+                continue
+        if mapping is not None:
+            code = mapping.get(value)
+            if code is None:
+                unmapped += 1
+                continue
+        else:
+            code = value
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes), unmapped
 
 
 def _header_index(header: list[str], profile: Profile, source: str) -> dict[str, int]:
