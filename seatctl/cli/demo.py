@@ -94,7 +94,76 @@ STEPS: list[tuple[str, str, str, int, str]] = [
     ("2026-04-01T09:03:00Z", "alice", "report roles", 0, ""),
     ("2026-04-01T09:04:00Z", "alice", "report revenue --from 2026-01-01 --to 2026-03-31 --by month", 0, ""),
     ("2026-04-01T09:05:00Z", "alice", "doctor", 0, "Every invariant, checked."),
+    # Seats follow people (SPEC §9): a Microsoft 365 export synced, then the waitlist.
+    ("2026-04-02T09:00:00Z", "alice", "account add northwind --name 'Northwind Traders' --anchor 2026-04-01", 0,
+     "A customer whose people live in Microsoft 365."),
+    ("2026-04-02T09:01:00Z", "alice", "buy northwind base 4 --yes", 0, ""),
+    ("2026-04-02T09:01:30Z", "alice", "buy northwind voip 2 --yes", 0, ""),
+    ("2026-04-02T09:05:00Z", "olivia", "--config {dir}/seatctl.toml sync northwind {dir}/m365-monday.csv --profile m365 "
+     "--dry-run", 0, "The admin centre's export (Users > Export users), read through the m365 profile of the config "
+     "file: first the plan."),
+    ("2026-04-02T09:06:00Z", "olivia", "--config {dir}/seatctl.toml sync northwind {dir}/m365-monday.csv --profile m365",
+     0, "Applied in one transaction. The blocked user is added inactive; Power BI has no mapping: ignored, counted."),
+    ("2026-04-02T09:07:00Z", "olivia", "--config {dir}/seatctl.toml sync northwind {dir}/m365-monday.csv --profile m365",
+     0, "The same file again changes nothing."),
+    ("2026-04-03T01:00:00Z", "olivia", "--config {dir}/seatctl.toml sync northwind {dir}/m365-tuesday.csv --profile m365 "
+     "--remove-missing --dry-run", 4, "Next night's export: Carla has left, Dev is blocked, three people were hired. "
+     "One seat short: without --buy or --wait the sync is refused, with the quote."),
+    ("2026-04-03T01:01:00Z", "olivia", "--config {dir}/seatctl.toml sync northwind {dir}/m365-tuesday.csv --profile m365 "
+     "--remove-missing --wait", 0, "With --wait the hire who finds no seat waits on the waitlist."),
+    ("2026-04-03T09:00:00Z", "olivia", "status northwind", 0, ""),
+    ("2026-04-03T09:01:00Z", "olivia", "assign northwind ben.ode@northwind.example voip --wait", 0,
+     "assign --wait queues too (the denial is still recorded)."),
+    ("2026-04-03T09:02:00Z", "olivia", "waitlist list", 0, ""),
+    ("2026-04-03T09:03:00Z", "olivia", "report denials --account northwind", 0, ""),
+    ("2026-04-03T10:00:00Z", "alice", "buy northwind base 1 --yes", 0,
+     "Seats that arrive (or come free) go to the oldest request, in the same transaction."),
+    ("2026-04-03T10:01:00Z", "olivia", "release northwind ana.ruiz@northwind.example voip", 0, ""),
+    ("2026-04-03T10:02:00Z", "olivia", "log --account northwind --action assign --since 2026-04-03", 0, ""),
+    ("2026-04-03T10:03:00Z", "alice", "doctor", 0, "Invariant 8 included: never a free seat while someone waits."),
 ]
+
+M365_HEADER = ("Block credential,City,Country/Region,Department,DirSyncEnabled,Display name,Fax,First name,"
+               "Last password change time stamp,Last name,Licenses,Mobile Phone,Oauth Token Expiry,Office,"
+               "Password never expires,Phone number,Postal code,Preferred data location,Preferred language,"
+               "Proxy addresses,Release track,Soft deletion time stamp,State,Street address,Strong password required,"
+               "Title,Usage location,User principal name,When created")
+
+
+def _m365(rows: list[tuple[str, str, str, str]]) -> str:
+    """An admin centre export (UTF-8 with BOM, CRLF): (blocked, display name, licences, e-mail)."""
+    lines = [M365_HEADER]
+    for blocked, name, licences, email in rows:
+        first, _, last = name.partition(" ")
+        lines.append(f'{blocked},Lisbon,Portugal,Sales,,"{name}",,{first},4/1/2026 9:00:00 AM,{last},{licences},,,,'
+                     f"False,,1000-001,,en-US,SMTP:{email},,,,,True,Agent,PT,{email},3/1/2026 10:00:00 AM")
+    return "\ufeff" + "\r\n".join(lines) + "\r\n"
+
+
+MONDAY = [("False", "Ana Ruiz", "nw:SPE_E3+nw:MCOEV", "ana.ruiz@northwind.example"),
+          ("False", "Ben Ode", "nw:SPE_E3", "ben.ode@northwind.example"),
+          ("False", "Carla Gil", "nw:SPE_E3+nw:POWER_BI_STANDARD", "carla.gil@northwind.example"),
+          ("False", "Dev Patel", "nw:SPE_E3+nw:MCOEV", "dev.patel@northwind.example"),
+          ("True", "Frank Moss", "nw:SPE_E3", "frank.moss@northwind.example")]
+TUESDAY = [("False", "Ana Ruiz", "nw:SPE_E3+nw:MCOEV", "ana.ruiz@northwind.example"),
+           ("False", "Ben Ode", "nw:SPE_E3", "ben.ode@northwind.example"),
+           ("True", "Dev Patel", "nw:SPE_E3+nw:MCOEV", "dev.patel@northwind.example"),
+           ("True", "Frank Moss", "nw:SPE_E3", "frank.moss@northwind.example"),
+           ("False", "Gina Rossi", "nw:SPE_E3", "gina.rossi@northwind.example"),
+           ("False", "Hugo Lind", "nw:SPE_E3+nw:MCOEV", "hugo.lind@northwind.example"),
+           ("False", "Ines Sala", "nw:SPE_E3", "ines.sala@northwind.example")]
+CONFIG = """[profiles.m365]
+email = "User principal name"
+name = "Display name"
+licences = "Licenses"
+separator = "+"
+inactive_when = { "Block credential" = "True" }
+ignore = ["Unlicensed"]
+
+[profiles.m365.licence_map]
+SPE_E3 = "base"
+MCOEV = "voip"
+"""
 
 AGENTS = [f"agent{i:02d}@callco.example.com" for i in range(1, 21)]
 EXTRA_FILES = {
@@ -102,6 +171,9 @@ EXTRA_FILES = {
     "callco-assign.csv": "email,licence\n" + "".join(f"{a},base\n" for a in AGENTS),
     "usage.csv": "account,meter,quantity,at,id\nplanco,sms,900,2026-03-05T12:00:00Z,batch1-1\n"
                  "planco,sms,600,2026-03-18T12:00:00Z,batch1-2\n",
+    "m365-monday.csv": _m365(MONDAY),
+    "m365-tuesday.csv": _m365(TUESDAY),
+    "seatctl.toml": CONFIG,
 }
 
 
@@ -116,7 +188,7 @@ def run_demo(path: str | None, fmt: str | None = None) -> int:
         return 4
     (folder / "users.csv").write_text(USERS_CSV, encoding="utf-8")
     for name, text in EXTRA_FILES.items():
-        (folder / name).write_text(text, encoding="utf-8")
+        (folder / name).write_text(text, encoding="utf-8", newline="")
     saved = {k: os.environ.get(k) for k in ("SEATCTL_DB", "SEATCTL_NOW", "SEATCTL_OPERATOR")}
     os.environ["SEATCTL_DB"] = str(ledger)
     failures = 0

@@ -173,10 +173,8 @@ def _output(result: SyncResult, books: Books, shown: str) -> Output:
     if shown == "csv":
         return Output(rows=rows, columns=CHANGE_COLUMNS)
     out = Output(rows=rows, columns=CHANGE_COLUMNS, message=message)
-    if rows:
-        counts = [{"field": k, "value": data[k]} for k in ("added", "updated", "reactivated", "deactivated",
-                                                            "assigned", "released", "waiting", "unmanaged", "unmapped")]
-        out.extra.append(Output(rows=counts, columns=["field", "value"], title=message))
+    if rows:  # (with no rows the message is printed instead of an empty table)
+        out.extra.append(Output(message=message))
     if result.bought:
         out.extra.append(Output(rows=result.bought, columns=["licence", "quantity", "order", "invoice", "total"],
                                 title=_money_lines(result, books)[0]))
