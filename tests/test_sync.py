@@ -393,3 +393,70 @@ def test_a_large_file_with_bom_crlf_and_quoted_fields(ledger, tmp_path):
     out = ledger.json("sync", "big", path, "--dry-run")
     assert (out["added"], out["assigned"], len(out["changes"])) == (100_000, 100_000, 200_000)
     assert out["changes"][0] == {"email": "u000000@big.example", "action": "user.add", "licence": None}
+
+
+# --- On a terminal: the diff, and the question before buying ---------------------------------------
+
+def _on_a_terminal(args: list[str], env: dict[str, str], answer: str, timeout: float = 60) -> tuple[int, str]:
+    """Run `python -m seatctl ARGS…` with a pseudo-terminal as its standard streams; answer the first
+    question with `answer`. Returns (exit code, everything it printed, colours removed)."""
+    import os
+    import pty
+    import re
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}
+    environ.update(env, COLUMNS="160", TERM="xterm")
+    child = subprocess.Popen([sys.executable, "-m", "seatctl", *args], stdin=slave, stdout=slave, stderr=slave,
+                             env=environ, close_fds=True)
+    os.close(slave)
+    seen, answered, deadline = b"", False, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child has gone: the terminal is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if child.poll() is not None and not ready:
+            break
+    code = child.wait(timeout=10)
+    os.close(master)
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace")).replace("\r", "")
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("y", True), ("n", False)])
+def test_on_a_terminal_a_sync_that_buys_shows_the_diff_and_asks_first(acme, tmp_path, answer, applied):
+    path = write(tmp_path, LACKING)
+    before = snapshot(acme, "acme")
+    code, shown = _on_a_terminal(["sync", "acme", path, "--buy"], acme.env(), answer)
+    assert "+ ana@example.com  add user" in shown  # the plan as a diff: green adds…
+    assert "+ ana@example.com  assign base" in shown
+    assert "would buy: 2 'base' seat(s) for 30.00 EUR" in shown  # …the purchase quote at the bottom
+    assert "Buy (or request) 2 'base' for 30.00 EUR and apply this sync? [y/N]" in shown
+    if applied:
+        assert code == 0 and "Synced 'acme' from " in shown
+        assert status(acme, "acme")["base"] == (3, 0, 3, 0)
+    else:
+        assert code == 1 and "error: aborted" in shown
+        assert snapshot(acme, "acme") == before
+
+
+def test_the_terminal_diff_marks_removals_and_waits(acme, tmp_path):
+    acme.ok("user", "add", "acme", "zoe@example.com")
+    acme.ok("assign", "acme", "zoe@example.com", "voip")
+    out = acme.ok("sync", "acme", write(tmp_path, LACKING), "--remove-missing", "--wait", "--format", "table").out
+    assert "- zoe@example.com  deactivate" in out
+    assert "- zoe@example.com  release voip" in out
+    assert "… bob@example.com  wait for base" in out
+    assert "seats lacking: 2 'base' (they wait; buying them would cost 30.00 EUR)" in out
