@@ -179,7 +179,6 @@ def test_doctor_finds_a_request_of_an_inactive_user(acme):
     assert "dee@example.com" in rows["waiting_requests_valid"]["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="close reads waiting counts: lead's close rewrite")
 def test_the_close_never_cancels_a_seat_someone_waits_for(acme):
     """A suspended account's freed seat stays free while requests wait (they wait for reactivation);
     the trim at the period end must keep it."""
