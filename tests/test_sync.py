@@ -264,6 +264,12 @@ def test_a_dry_run_prints_the_plan_and_its_quote_and_exits_as_the_real_run_would
     assert out["bought"] == [{"licence": "base", "quantity": 2, "order": None, "invoice": None, "total": "30.00"}]
     plain = acme("sync", "acme", path, "--dry-run")
     assert plain.code == 4 and "ana@example.com  user.add" in plain.out and "30.00" in plain.out
+    csv = acme("sync", "acme", path, "--dry-run", "--format", "csv")
+    assert csv.code == 4 and csv.out.splitlines()[:3] == [
+        "email,action,licence,detail", "ana@example.com,user.add,,(member)",
+        "ana@example.com,assign,base,"]
+    markdown = acme("sync", "acme", path, "--dry-run", "--format", "markdown")
+    assert markdown.out.startswith("| email ") and "| cy@example.com " in markdown.out
     ok = acme("sync", "acme", path, "--dry-run", "--wait", "--format", "json")
     assert ok.code == 0 and (ok.json()["assigned"], ok.json()["waiting"], ok.json()["bought"]) == (2, 2, [])
     assert snapshot(acme, "acme") == before  # a dry run writes nothing

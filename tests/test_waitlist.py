@@ -114,6 +114,13 @@ def test_a_raised_minimum_seats_waiting_requests(acme):
     assert queue(acme) == ["dee@example.com"]
 
 
+def test_a_plan_upgrade_seats_waiting_requests_on_the_seats_it_includes(acme):
+    acme.ok("plan", "add", "team", "--name", "Team", "--monthly", "50.00", "--includes", "base=3")
+    acme.ok("account", "set-plan", "acme", "team")  # a higher fee applies at once: 2 more base seats
+    assert holders(acme, "base") == ["ana@example.com", "bob@example.com", "cy@example.com"]
+    assert queue(acme) == ["dee@example.com"]
+
+
 def test_assign_buy_for_a_waiting_user_takes_them_off_the_queue(acme):
     out = acme.json("assign", "acme", "dee@example.com", "base", "--buy")
     assert out["assigned"] == ["base"]
