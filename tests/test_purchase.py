@@ -149,7 +149,7 @@ def test_buy_json_has_exactly_the_documented_shape(acme):
 def test_bought_seats_show_as_free_in_status(acme):
     acme.ok("buy", "acme", "base", "3", "--yes", now=NOV_16)
     assert acme.json("status", "acme") == [
-        {"account": "acme", "licence": "base", "in_use": 0, "free": 3, "total": 3, "minimum": 0, "buying": 0}]
+        {"account": "acme", "licence": "base", "in_use": 0, "free": 3, "total": 3, "minimum": 0, "buying": 0, "waiting": 0}]
 
 
 # --- minimums -------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_minimum_on_account_add_buys_the_seats_at_once_prorated(ledger):
     [invoice] = invoices(ledger)
     assert (invoice["kind"], invoice["total"]) == ("purchase", "30.00")  # 2 × 30.00 × 15/30
     assert ledger.json("status", "acme") == [{
-        "account": "acme", "licence": "base", "in_use": 0, "free": 2, "total": 2, "minimum": 2, "buying": 0}]
+        "account": "acme", "licence": "base", "in_use": 0, "free": 2, "total": 2, "minimum": 2, "buying": 0, "waiting": 0}]
 
 
 def test_raising_a_minimum_buys_the_difference_at_once(ledger):
@@ -269,7 +269,7 @@ def test_operator_buy_is_a_pending_order_shown_as_buying(acme):
     out = acme.json("buy", "acme", "base", "2", "--yes", now=NOV_16, operator="olivia")
     assert (out["status"], out["invoice"], out["total"]) == ("pending", None, "30.00")
     assert acme.json("status", "acme") == [
-        {"account": "acme", "licence": "base", "in_use": 0, "free": 0, "total": 0, "minimum": 0, "buying": 2}]
+        {"account": "acme", "licence": "base", "in_use": 0, "free": 0, "total": 0, "minimum": 0, "buying": 2, "waiting": 0}]
     assert invoices(acme) == []
 
 
