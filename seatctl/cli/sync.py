@@ -1,20 +1,21 @@
 """sync (a directory export -> users and seats) and waitlist list|cancel (SPEC §9)."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Ledger, execute
+from seatctl.cli.common import FormatOpt, Group, Ledger, renders
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from seatctl.cli.render import Output
     from seatctl.ops.sync import SyncResult
     from seatctl.rules.books import Books
+    from seatctl.rules.roles import Actor
 
-waitlist_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+waitlist_app = Group()
 CHANGE_COLUMNS = ["email", "action", "licence", "detail"]
 SHOWN_ON_TERMINAL = 200  # changes drawn in the terminal diff; every format but `table` lists them all
 _SIGN = {"user.add": ("+", "green"), "assign": ("+", "green"), "user.activate": ("+", "green"),
@@ -22,70 +23,73 @@ _SIGN = {"user.add": ("+", "green"), "assign": ("+", "green"), "user.activate": 
          "wait": ("…", "cyan")}
 
 
+@renders
 def sync(
     account: Annotated[str, typer.Argument(help="Account slug.")],
     file: Annotated[str, typer.Argument(help="The directory export (CSV): one row per user.")],
-    profile: Annotated[str | None, typer.Option("--profile", help="A [profiles.NAME] of the config file "
-                                                "(default: the native columns email,name,role,licences,status).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", metavar="NAME", help="A [profiles.NAME] table of the "
+                                                "config file (default: the columns email,name,role,licences,status).")
+                       ] = None,
     remove_missing: Annotated[bool, typer.Option("--remove-missing",
                                                  help="Deactivate active users the file does not list.")] = False,
-    buy_missing: Annotated[bool, typer.Option("--buy", help="Buy the seats the file lacks (an operator requests them; "
-                                              "the assignments wait).")] = False,
+    buy_missing: Annotated[bool, typer.Option("--buy", help="Buy the seats the file lacks (an operator requests "
+                                              "them and those assignments wait).")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Queue the assignments that find no free seat.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its quote; write nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before buying.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before buying (needed when piped).")] = False,
     fmt: FormatOpt = None,
-) -> None:
-    """Make an account's users and seats match a directory export (Microsoft 365, Google Workspace, HR…).
+) -> "Output":
+    """Make an account's users and seats match a directory export (Microsoft 365, Google Workspace, HR...).
 
     Applied in one transaction, releases first; refused (exit 4) when seats lack and neither --buy
-    nor --wait is given. The same file twice changes nothing the second time."""
+    nor --wait is given. The same file twice changes nothing the second time.
 
-    def produce() -> Output:
-        from seatctl.cli.render import Output, choose, render
-        from seatctl.errors import UsageError
-        from seatctl.ops.sync import sync as run_sync
-        from seatctl.rules.directory import NATIVE, profile_from_config, read_export
+    Example: seatctl sync acme people.csv --dry-run
+    Example: seatctl sync acme m365-users.csv --profile m365 --remove-missing --wait
+    Example: seatctl sync acme people.csv --buy --yes --format json
+    """
+    from seatctl.cli.render import Output, choose, render
+    from seatctl.errors import UsageError
+    from seatctl.ops.sync import sync as run_sync
+    from seatctl.rules.directory import NATIVE, profile_from_config, read_export
 
-        lg = Ledger()  # reads the config file (its profiles), not yet the ledger
-        where = f"'{lg.config.path}'" if lg.config.path else "the config file (none found)"
-        layout = NATIVE if profile is None else profile_from_config(profile, lg.config.raw.get("profiles"), where)
-        export = read_export(file, layout)  # a bad file is exit 2 before the ledger is opened
-        shown = choose(fmt.value if fmt else None)
+    lg = Ledger()  # reads the config file (its profiles), not yet the ledger
+    where = f"'{lg.config.path}'" if lg.config.path else "the config file (none found)"
+    layout = NATIVE if profile is None else profile_from_config(profile, lg.config.raw.get("profiles"), where)
+    export = read_export(file, layout)  # a bad file is exit 2 before the ledger is opened
+    shown = choose(fmt.value if fmt else None)
 
-        def plan(apply: bool) -> Any:
-            def run(s, a, b):  # type: ignore[no-untyped-def]
-                return run_sync(s, slug=account, export=export, remove_missing=remove_missing, buy=buy_missing,
-                                wait=wait, dry_run=not apply, actor=a, now=lg.now, books=b), b
-            return lg.write(run) if apply else lg.preview(run)
+    def plan(apply: bool) -> "tuple[SyncResult, Books]":
+        def run(s: "Session", a: "Actor", b: "Books") -> "tuple[SyncResult, Books]":
+            return run_sync(s, slug=account, export=export, remove_missing=remove_missing, buy=buy_missing,
+                            wait=wait, dry_run=not apply, actor=a, now=lg.now, books=b), b
+        return lg.write(run) if apply else lg.preview(run)
 
-        if dry_run:
-            result, books = plan(False)
-            out = _output(result, books, shown)
-            if result.refusal is not None:
-                render(out, shown)
-                raise result.refusal
-            return out
-        drawn = False
-        if buy_missing and not yes:  # a sync that buys asks first, like `buy`
-            preview, books = plan(False)
-            if preview.bought:
-                if not sys.stdin.isatty():
-                    raise UsageError(f"this sync would buy seats ({_bought_text(preview, books)}) and standard input "
-                                     "is not a terminal", "Add --yes to buy without asking, or --dry-run to see the plan")
-                if shown == "table":
-                    _diff(preview, books)
-                    drawn = True
-                typer.confirm(f"{_bought_text(preview, books, verb=True)} and apply this sync?", abort=True, err=True)
-        result, books = plan(True)
-        if drawn:  # the plan was drawn above the question: say what happened
-            return Output(obj=result.as_dict(), message=_summary(result, books))
-        return _output(result, books, shown)
-
-    execute(fmt, produce)
+    if dry_run:
+        result, books = plan(False)
+        out = _output(result, books, shown)
+        if result.refusal is not None:  # the plan, then the refusal's line and exit code
+            render(out, shown)
+            raise result.refusal
+        return out
+    drawn = False
+    if buy_missing and not yes:  # a sync that buys asks first, like `buy`
+        preview, books = plan(False)
+        if preview.bought:
+            if not sys.stdin.isatty():
+                raise UsageError(f"this sync would buy seats ({_bought_text(preview, books)}) and standard input "
+                                 "is not a terminal", "Add --yes to buy without asking, or --dry-run to see the plan")
+            if shown == "table":
+                _diff(preview, books)
+                drawn = True
+            typer.confirm(f"{_bought_text(preview, books, verb=True)} and apply this sync?", abort=True, err=True)
+    result, books = plan(True)
+    if drawn:  # the plan was drawn above the question: say what happened
+        return Output(obj=result.as_dict(), message=_summary(result, books))
+    return _output(result, books, shown)
 
 
-def _bought_text(result: SyncResult, books: Books, verb: bool = False) -> str:
+def _bought_text(result: "SyncResult", books: "Books", verb: bool = False) -> str:
     pending = any(b.get("order") is not None and b.get("invoice") is None for b in result.bought) and not verb
     parts = ", ".join(f"{b['quantity']} '{b['licence']}' for {b['total']} {books.currency}" for b in result.bought)
     if verb:
@@ -93,7 +97,7 @@ def _bought_text(result: SyncResult, books: Books, verb: bool = False) -> str:
     return ("requested " if pending else "") + parts
 
 
-def _summary(result: SyncResult, books: Books) -> str:
+def _summary(result: "SyncResult", books: "Books") -> str:
     data = result.as_dict()
     counts = ", ".join(f"{data[k]} {k}" for k in ("added", "updated", "reactivated", "deactivated", "assigned",
                                                   "released", "waiting") if data[k])
@@ -112,7 +116,7 @@ def _summary(result: SyncResult, books: Books) -> str:
     return f"{head} {where}: {counts}{tail}."
 
 
-def _money_lines(result: SyncResult, books: Books) -> list[str]:
+def _money_lines(result: "SyncResult", books: "Books") -> list[str]:
     lines = []
     if result.bought:
         status = "would buy" if result.dry_run else "bought"
@@ -142,7 +146,7 @@ def _label(change: Any) -> str:
     return f"{words[change.action]}{licence}{detail}"
 
 
-def _diff(result: SyncResult, books: Books) -> None:
+def _diff(result: "SyncResult", books: "Books") -> None:
     """The plan as a diff on a terminal: green adds, red removals, the purchase quote at the bottom."""
     from rich.console import Console
     from rich.text import Text
@@ -159,7 +163,7 @@ def _diff(result: SyncResult, books: Books) -> None:
         console.print(Text(line, style="bold"))
 
 
-def _output(result: SyncResult, books: Books, shown: str) -> Output:
+def _output(result: "SyncResult", books: "Books", shown: str) -> "Output":
     from seatctl.cli.render import Output
 
     data = result.as_dict()
@@ -184,40 +188,40 @@ def _output(result: SyncResult, books: Books, shown: str) -> Output:
 
 
 @waitlist_app.command("list")
+@renders
 def waitlist_list(
-    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    account: Annotated[str | None, typer.Option("--account", metavar="SLUG", help="Only this account.")] = None,
     tree: Annotated[bool, typer.Option("--tree", help="With --account: its whole subtree.")] = False,
     fmt: FormatOpt = None,
-) -> None:
-    """Waiting requests by account, licence and place in the queue (1 is seated first)."""
+) -> "Output":
+    """Waiting requests by account, licence and place in the queue (1 is seated first).
 
-    def produce() -> Output:
-        from seatctl.cli.render import Output
-        from seatctl.ops.waitlist import WAITLIST_COLUMNS, waitlist_rows
+    Example: seatctl waitlist list
+    Example: seatctl waitlist list --account acme
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops.waitlist import WAITLIST_COLUMNS, waitlist_rows
 
-        rows = Ledger().read(lambda s, a, b: waitlist_rows(s, slug=account, tree=tree))
-        return Output(rows=rows, columns=WAITLIST_COLUMNS, message="Nobody is waiting for a seat.")
-
-    execute(fmt, produce)
+    rows = Ledger().read(lambda s, a, b: waitlist_rows(s, slug=account, tree=tree))
+    return Output(rows=rows, columns=WAITLIST_COLUMNS, message="Nobody is waiting for a seat.")
 
 
 @waitlist_app.command("cancel")
+@renders
 def waitlist_cancel(
     account: Annotated[str, typer.Argument(help="Account slug.")],
-    email: Annotated[str, typer.Argument(help="User e-mail.")],
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
     licence: Annotated[str, typer.Argument(help="Licence code.")],
     fmt: FormatOpt = None,
-) -> None:
-    """Drop one waiting request (the user keeps the seats they hold)."""
+) -> "Output":
+    """Drop one waiting request (the user keeps the seats they hold).
 
-    def produce() -> Output:
-        from seatctl.cli.render import Output
-        from seatctl.ops.waitlist import cancel
+    Example: seatctl waitlist cancel acme ana@example.com voip
+    """
+    from seatctl.cli.render import Output
+    from seatctl.ops.waitlist import cancel
 
-        lg = Ledger()
-        data = lg.write(lambda s, a, b: cancel(s, slug=account, email=email, code=licence, actor=a, now=lg.now,
-                                               books=b))
-        return Output(obj=data, message=f"Cancelled: '{data['email']}' no longer waits for a '{licence}' seat "
-                                        f"in '{account}'.")
-
-    execute(fmt, produce)
+    lg = Ledger()
+    data = lg.write(lambda s, a, b: cancel(s, slug=account, email=email, code=licence, actor=a, now=lg.now, books=b))
+    return Output(obj=data, message=f"Cancelled: '{data['email']}' no longer waits for a '{licence}' seat "
+                                    f"in '{account}'.")

@@ -76,7 +76,7 @@ def _emails(session: Session, user_ids: set[int]) -> dict[int, str]:
 
 
 def _codes(session: Session) -> dict[int, str]:
-    return dict(session.connection().execute(select(_L.id, _L.code)).all())  # type: ignore[arg-type]
+    return dict(session.connection().execute(select(_L.id, _L.code)).all())
 
 
 def insert_assignments(session: Session, account_id: int, rows: list[tuple[int, int, int | None]],
