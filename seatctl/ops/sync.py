@@ -154,7 +154,13 @@ def sync(session: Session, *, slug: str, export: Export, remove_missing: bool = 
     if lacking:
         book = PriceBook(session)
         for lid, n in lacking.items():
-            draft = quote_draft(session, account, _licence(session, lid), n, now=now, books=books, book=book)
+            try:
+                draft = quote_draft(session, account, _licence(session, lid), n, now=now, books=books, book=book)
+            except Refused:  # no price for the account's cycle: it cannot be bought, but it can be waited for
+                if buy:
+                    raise
+                quotes[lid] = 0
+                continue
             quotes[lid] = quote_total(session, draft, account, books)
         result.quote_minor = sum(quotes.values())
     if lacking and not buy and not wait:
