@@ -10,11 +10,11 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import copy_ledger
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
+from support import copy_ledger
 from test_stateful import CODES, CRON, OPERATOR, START, USERS, build_template
 
 from seatctl.errors import NotFound, Refused
