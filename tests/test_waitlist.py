@@ -197,3 +197,22 @@ def test_the_close_never_cancels_a_seat_someone_waits_for(acme):
     assert [(r["total"], r["free"], r["waiting"]) for r in base] == [(1, 1, 3)]
     acme.ok("account", "activate", "acme", now="2026-12-01T09:00:00Z")
     assert holders(acme, "base") == ["bob@example.com"]
+
+
+def test_seats_the_close_provisions_seat_waiting_requests(acme):
+    """A plan downgrade waits for the period end; if the new plan includes more seats, the close
+    provisions them and waiting requests take them, oldest first, in the close's transaction."""
+    acme.ok("plan", "add", "big", "--name", "Big", "--monthly", "50.00", "--includes", "voip=1")
+    acme.ok("plan", "add", "small", "--name", "Small", "--monthly", "20.00", "--includes", "base=3")
+    acme.ok("account", "set-plan", "acme", "big")
+    acme.ok("account", "set-plan", "acme", "small")  # a lower fee: pending until 1 Dec
+    assert queue(acme) == ["bob@example.com", "cy@example.com", "dee@example.com"]
+    card = acme.json("cycle", "show", "acme")
+    [base] = [s for s in card["seats"] if s["licence"] == "base"]
+    assert (base["minimum"], base["kept"]) == (3, 3)
+    acme.ok("cycle", "close", operator="cron", now="2026-12-01T02:00:00Z")
+    acme.now = "2026-12-01T03:00:00Z"
+    assert holders(acme, "base") == ["ana@example.com", "bob@example.com", "cy@example.com"]
+    assert queue(acme) == ["dee@example.com"]
+    assert seated_events(acme)[-2:] == [("bob@example.com", "base", "cron"), ("cy@example.com", "base", "cron")]
+    assert all(check["status"] == "ok" for check in acme.json("doctor"))

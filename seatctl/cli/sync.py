@@ -219,7 +219,7 @@ def waitlist_cancel(
     Example: seatctl waitlist cancel acme ana@example.com voip
     """
     from seatctl.cli.render import Output
-    from seatctl.ops.waitlist import cancel
+    from seatctl.ops.seats import cancel_waiting as cancel
 
     lg = Ledger()
     data = lg.write(lambda s, a, b: cancel(s, slug=account, email=email, code=licence, actor=a, now=lg.now, books=b))

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc
 from sqlmodel import Session, col, select
 
+from seatctl.ops import waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import write_invoice
 from seatctl.ops.lookup import find_account, invoicing_account
@@ -258,6 +259,8 @@ def _close(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: C
         ex.many(q.add_seats, [{"account_id": member.account_id, "licence_id": licence_id, "bought_at": end_at}
                               for licence_id, count in sorted(member.add.items()) for _ in range(count)])
         ex.run(q.move, {**acct, **{"v_" + k: member.moved[k] for k in MOVED}})
+        if member.seat_waiting:
+            _seat_waiting(ex, member, actor=actor, now=now)
     invoice, events = None, []
     if plan.bill is not None:
         invoice, event = write_invoice(ex, plan.bill, books=books, at=now, actor=actor)
@@ -286,6 +289,16 @@ def _close(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: C
     for key in MOVED:
         setattr(root, key, root_plan.moved[key])
     return row
+
+
+def _seat_waiting(ex: Executor, member: MemberPlan, *, actor: Actor, now: datetime) -> None:
+    """Seats the close provisions (a plan's included seats) arrive like bought ones: waiting requests
+    take them, oldest first (SPEC §9), in the close's transaction (a savepoint of it, for the session)."""
+    with Session(bind=ex.conn, join_transaction_mode="create_savepoint") as session:
+        account = session.get(Account, member.account_id)
+        assert account is not None
+        waitlist.seat_waiting(session, account, actor=actor, now=now, licence_ids=member.add)
+        session.commit()
 
 
 def close_due(session: Session, account: Account, *, now: datetime, books: Books, actor: Actor,

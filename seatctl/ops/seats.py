@@ -11,7 +11,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from seatctl.errors import Refused
+from seatctl.errors import NotFound, Refused
 from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now
@@ -267,3 +267,20 @@ def _release(session: Session, account: Account, user: User, codes: list[str] | 
         session.execute(update(Assignment).where(col(Assignment.id).in_([r[0] for r in rows]))
                         .values(released_at=now))
     return [r[1] for r in rows]
+
+
+def cancel_waiting(session: Session, *, slug: str, email: str, code: str, actor: Actor, now: datetime,
+           books: Books) -> dict[str, object]:
+    """`waitlist cancel ACCOUNT EMAIL CODE`: drop one waiting request."""
+    actor.require("operator", "cancel waiting requests")
+    account = for_write(session, slug, actor=actor, now=now, books=books)
+    user = find_user(session, account, email)
+    licence = catalogue.find(session, code)
+    assert account.id is not None and user.id is not None and licence.id is not None
+    requests = waitlist.open_requests(session, account.id, user_ids=[user.id], licence_ids=[licence.id])
+    if not requests:
+        raise NotFound(f"'{user.email}' is not waiting for a '{code}' seat in account '{slug}'",
+                       f"See: seatctl waitlist list --account {slug}")
+    waitlist.drop(session, account, requests, actor=actor, now=now, reason="cancelled", resolution="cancelled")
+    return {"account": slug, "email": user.email, "licence": code, "status": "cancelled",
+            "requested_at": requests[0].requested_at.isoformat(timespec="seconds") + "Z"}

@@ -17,11 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from seatctl.errors import NotFound
-from seatctl.ops import catalogue
-from seatctl.ops.lookup import account_ids, find_user, free_seat_ids, in_accounts
-from seatctl.ops.write import for_write
-from seatctl.rules.books import Books
+from seatctl.ops.lookup import account_ids, free_seat_ids, in_accounts
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
 from seatctl.store.tables import (
@@ -208,21 +204,6 @@ def seated_directly(session: Session, account: Account, assigned: dict[tuple[int
     return len(requests)
 
 
-def cancel(session: Session, *, slug: str, email: str, code: str, actor: Actor, now: datetime,
-           books: Books) -> dict[str, object]:
-    """`waitlist cancel ACCOUNT EMAIL CODE`: drop one waiting request."""
-    actor.require("operator", "cancel waiting requests")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
-    user = find_user(session, account, email)
-    licence = catalogue.find(session, code)
-    assert account.id is not None and user.id is not None and licence.id is not None
-    requests = open_requests(session, account.id, user_ids=[user.id], licence_ids=[licence.id])
-    if not requests:
-        raise NotFound(f"'{user.email}' is not waiting for a '{code}' seat in account '{slug}'",
-                       f"See: seatctl waitlist list --account {slug}")
-    drop(session, account, requests, actor=actor, now=now, reason="cancelled", resolution="cancelled")
-    return {"account": slug, "email": user.email, "licence": code, "status": "cancelled",
-            "requested_at": requests[0].requested_at.isoformat(timespec="seconds") + "Z"}
 
 
 WAITLIST_COLUMNS = ["account", "licence", "position", "email", "requested_at", "requested_by", "source"]

@@ -111,6 +111,7 @@ class MemberPlan:
     usage: list[LineDraft] = field(default_factory=list)
     applied: dict[str, object] = field(default_factory=dict)  # the pending changes applied (for the event)
     plan_id: int | None = None  # the plan in force on the ended period's last day
+    seat_waiting: bool = False  # seats it provisions can seat waiting requests (SPEC §9)
 
 
 @dataclass
@@ -196,6 +197,7 @@ def _plan_member(state: MemberState, root: MemberPlan | None, *, ended: Period, 
             if missing > 0:
                 plan.add[licence_id] = missing
                 kept[licence_id] += missing
+        plan.seat_waiting = any(state.waiting.get(licence_id) for licence_id in plan.add)
     plan.kept = {k: v for k, v in kept.items() if v}
     new = period_from(ended.end, moved["anchor"], moved["cycle"])
     if account.status != "trial":
