@@ -147,8 +147,8 @@ class Waitlist(RuleBasedStateMachine):
     def cancel(self, user: str, code: str) -> None:
         pools = self._after_close()
         try:
-            self._write(lambda s, a, b: waitlist.cancel(s, slug="acme", email=user, code=code, actor=a, now=self.now,
-                                                        books=b), OPERATOR)
+            self._write(lambda s, a, b: seats.cancel_waiting(s, slug="acme", email=user, code=code, actor=a,
+                                                             now=self.now, books=b), OPERATOR)
         except NotFound:
             assert user not in pools[code].queue
             return
