@@ -15,9 +15,16 @@ DEFAULT_ROLE = "member"
 
 
 def normalize_email(text: str, where: str = "") -> str:
-    """`local@domain.tld`, checked by email-validator (no DNS look-up); stored lower-case."""
+    """`local@domain.tld`, checked by email-validator (no DNS look-up); stored lower-case.
+
+    Special-use and internal domains (`corp.local`, `lab.internal`, `x.test`) are e-mail domains like
+    any other (SPEC §8: company directories use them): email-validator's documented list of refused
+    special-use names is emptied. Its other checks stay, the shape `local@domain.tld` included (a
+    domain needs a dot and a top-level label ending in a letter)."""
+    import email_validator
     from email_validator import EmailNotValidError, validate_email
 
+    email_validator.SPECIAL_USE_DOMAIN_NAMES = []
     try:
         result = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
