@@ -229,18 +229,21 @@ def test_usage_today_this_week_this_month_follow_seatctl_now(books):
     now = "2026-11-12T15:00:00Z"  # a Thursday
     today = usage(books, "--today", now=now)
     assert {r["bucket"] for r in today} == {"2026-11-12"}
-    assert pick(today, "2026-11-12", "acme", "base") == row("2026-11-12", "acme", "base", 3, 3, 3, 2.75, denied=1)
-    assert today == usage(books, "--from", "2026-11-12", "--to", "2026-11-12", "--by", "day")
+    # counted up to now (15:00): ana and cara all day so far, dan from 06:00 (SPEC: never the future)
+    assert pick(today, "2026-11-12", "acme", "base") == row("2026-11-12", "acme", "base", 3, 3, 3, 1.63, denied=1)
+    assert today == usage(books, "--from", "2026-11-12", "--to", "2026-11-12", "--by", "day", now=now)
 
     week = usage(books, "--this-week", now=now)
     assert sorted({r["bucket"] for r in week}) == [f"2026-11-{d:02d}" for d in range(9, 16)]
-    assert week == usage(books, "--from", "2026-11-09", "--to", "2026-11-15", "--by", "day")
-    assert [r["bucket"] for r in usage(books, "--this-week", "--by", "week", now=now)] == ["2026-11-09"] * 4
+    assert week == usage(books, "--from", "2026-11-09", "--to", "2026-11-15", "--by", "day", now=now)
+    # acme's gsm denial (15 Nov) is after now: not counted, so gsm has no row yet
+    assert [r["bucket"] for r in usage(books, "--this-week", "--by", "week", now=now)] == ["2026-11-09"] * 3
 
     month = usage(books, "--this-month", now=now)
     assert {r["bucket"] for r in month} == {"2026-11-01"}
-    assert pick(month, "2026-11-01", "acme", "base") == row("2026-11-01", "acme", "base", 3, 3, 2, 64.75,
-                                                             bought=3, released=2, denied=1)
+    # at now: dan's release (20 Nov) is still ahead, so 3 in use at the end and 1 released
+    assert pick(month, "2026-11-01", "acme", "base") == row("2026-11-01", "acme", "base", 3, 3, 3, 20.13,
+                                                             bought=3, released=1, denied=1)
     december = usage(books, "--this-month", "--by", "week", now="2026-12-20T08:00:00Z")
     assert sorted({r["bucket"] for r in december}) == [
         "2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28"]

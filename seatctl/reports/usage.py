@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, text
 from sqlmodel import Session, col, select
 
+from seatctl import clock
 from seatctl.ops.catalogue import find as find_licence
 from seatctl.ops.lookup import account_ids, in_accounts
 from seatctl.rules.buckets import Bucket
@@ -40,6 +41,7 @@ BATCH = 10000  # event rows fetched from the cursor at a time
 
 _DAY_US = Decimal(86_400_000_000)
 _CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
 _ONE_US = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1)
 _DAYS_CACHE = 65_536  # seat-days values remembered (most rows repeat a few); bounded, so memory stays flat
@@ -120,14 +122,20 @@ def _us(instant: datetime) -> int:
 
 
 class _Zone:
-    """The buckets in one time zone: their bounds in µs, and the SQL that finds an instant's bucket."""
+    """The buckets in one time zone: their bounds in µs, and the SQL that finds an instant's bucket.
 
-    def __init__(self, buckets: list[Bucket], tz: str, literal) -> None:  # type: ignore[no-untyped-def]
+    Nothing after now is counted: `cut` (now, included) ends the range read, each bucket is counted
+    up to it at most, and a bucket that starts after it is `future` (it counts nothing)."""
+
+    def __init__(self, buckets: list[Bucket], tz: str, literal, cut: datetime) -> None:  # type: ignore[no-untyped-def]
         bounds = [(_plain(s), _plain(e)) for s, e in (b.instants(tz) for b in buckets)]
-        self.first, self.last = bounds[0][0], bounds[-1][1]
+        self.first, last = bounds[0][0], bounds[-1][1]
+        self.last = min(last, cut)
+        cut_us = _us(cut)
         self.starts_us = [_us(s) for s, _ in bounds]
-        self.lengths_us = [_us(e) - _us(s) for s, e in bounds]
-        self._edges = [s for s, _ in bounds] + [self.last]
+        self.lengths_us = [max(0, min(_us(e), cut_us) - _us(s)) for s, e in bounds]
+        self.future = [_us(s) >= cut_us for s, _ in bounds]
+        self._edges = [s for s, _ in bounds] + [last]
         self._literal = literal
 
     def key(self, column: str) -> str:
@@ -146,8 +154,11 @@ class _Zone:
 
 
 def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
-                    licence: str | None = None) -> Iterator[dict[str, object]]:
+                    licence: str | None = None, now: datetime | None = None) -> Iterator[dict[str, object]]:
     """The rows of the report in order (bucket, account, licence), as they are computed.
+
+    Nothing after `now` (default: the clock) is counted: the bucket that holds now is counted up to
+    now (its `owned_end` and `in_use_end` are the levels at now), later buckets count nothing.
 
     Checks its arguments and runs its queries now (so a bad account or licence fails before anything
     is printed); the rows are read from the database as they are consumed, inside `session`'s
@@ -173,7 +184,8 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
     def quoted(name: str) -> str:
         return "'" + name.replace("'", "''") + "'"
 
-    zones = {tz: _Zone(buckets, tz, literal) for tz in sorted(set(zone_of.values()))}
+    cut = (clock.now() if now is None else now) + _ONE_US  # events at now are counted, later ones not
+    zones = {tz: _Zone(buckets, tz, literal, cut) for tz in sorted(set(zone_of.values()))}
     one_zone = len(zones) == 1
 
     def per_zone(sql) -> str:  # type: ignore[no-untyped-def]
@@ -240,7 +252,7 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
     codes: dict[int, str] = {int(i): c for i, c in conn.execute(select(col(Licence.id), col(Licence.code))).all()}
     pairs = sorted(conn.execute(text(pairs_sql).bindparams(*bounds)).all(),
                    key=lambda p: (slugs[p[0]], codes[p[1]]))
-    if not pairs:
+    if not pairs or bounds[0].value >= bounds[1].value:  # nothing, or a range wholly after now
         return iter(())
     # Fetched BATCH rows at a time (PostgreSQL: through a server-side cursor), as the rows are consumed.
     events = conn.execute(text(events_sql).bindparams(*bounds).execution_options(yield_per=BATCH))
@@ -254,6 +266,8 @@ def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict
         # Each pair: its names, its zone's bucket starts and lengths, and its levels (seats owned, held).
         names = [(slugs[a], codes[lic]) for a, lic, _, _ in pairs]
         lengths = [zones[zone_of[a]].lengths_us for a, _, _, _ in pairs]
+        futures = [zones[zone_of[a]].future for a, _, _, _ in pairs]
+        one_future = next(iter(zones.values())).future if len(zones) == 1 else None
         one_zone = next(iter(zones.values())).lengths_us if len(zones) == 1 else None
         owned = [int(o) for _, _, o, _ in pairs]
         held = [int(h) for _, _, _, h in pairs]
@@ -265,8 +279,15 @@ def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict
         for i, changed in enumerate(changes):
             label = labels[i]
             span = repeat(one_zone[i], n_pairs) if one_zone is not None else [length[i] for length in lengths]
-            pairs_now = zip(names, owned, held, changed, span, strict=True)
-            for (account, code), owned_end, in_use_end, change, length in pairs_now:
+            ahead = (repeat(one_future[i], n_pairs) if one_future is not None
+                     else [future[i] for future in futures])
+            pairs_now = zip(names, owned, held, changed, span, ahead, strict=True)
+            for (account, code), owned_end, in_use_end, change, length, future in pairs_now:
+                if future:  # starts after now: nothing in it is counted
+                    yield {"bucket": label, "account": account, "licence": code, "owned_end": 0,
+                           "in_use_peak": 0, "in_use_end": 0, "seat_days": _ZERO, "bought": 0, "released": 0,
+                           "cancelled": 0, "denied": 0}
+                    continue
                 # no event in this bucket: the levels carried through it
                 peak, us, n_bought, n_released, n_cancelled, n_denied = change or (
                     in_use_end, in_use_end * length, 0, 0, 0, 0)
