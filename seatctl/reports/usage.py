@@ -244,15 +244,17 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
         t_assigned=t_us("e.assigned_at"), t_released=t_us("e.released_at"),
         in_assigned=inside("e.assigned_at"), in_released=inside("e.released_at"), in_bought=inside("e.bought_at"),
         in_cancelled=inside("e.cancelled_at"), in_at=inside("e.at"), zone_join=zone_join, filters=filters)
-    bounds = (bindparam("gfirst", min(z.first for z in zones.values()), type_=DateTime),
-              bindparam("glast", max(z.last for z in zones.values()), type_=DateTime))
+    gfirst, glast = min(z.first for z in zones.values()), max(z.last for z in zones.values())
+    if glast <= gfirst:  # the range is wholly after now
+        return iter(())
+    bounds = (bindparam("gfirst", gfirst, type_=DateTime), bindparam("glast", glast, type_=DateTime))
 
     slugs: dict[int, str] = {int(i): s for i, s in conn.execute(
         select(col(Account.id), col(Account.slug)).where(in_accounts(Account.id, ids))).all()}
     codes: dict[int, str] = {int(i): c for i, c in conn.execute(select(col(Licence.id), col(Licence.code))).all()}
     pairs = sorted(conn.execute(text(pairs_sql).bindparams(*bounds)).all(),
                    key=lambda p: (slugs[p[0]], codes[p[1]]))
-    if not pairs or bounds[0].value >= bounds[1].value:  # nothing, or a range wholly after now
+    if not pairs:
         return iter(())
     # Fetched BATCH rows at a time (PostgreSQL: through a server-side cursor), as the rows are consumed.
     events = conn.execute(text(events_sql).bindparams(*bounds).execution_options(yield_per=BATCH))
