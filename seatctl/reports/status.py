@@ -53,12 +53,14 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
             w.resolved_at.is_(None), in_accounts(w.account_id, ids)
         ).group_by(w.account_id, w.licence_id)).all()}
     accounts: dict[int, Any] = {row[0]: row for row in session.exec(
-        select(a.id, a.slug, a.mode, a.plan_id).where(in_accounts(a.id, ids))).all()}
+        select(a.id, a.slug, a.mode, a.plan_id, a.closed_at).where(in_accounts(a.id, ids))).all()}
     included: dict[int, dict[int, int]] = {}
     i = plan_include_table.c
     for plan_id, licence_id, quantity in session.exec(select(i.plan_id, i.licence_id, i.quantity)).all():
         included.setdefault(plan_id, {})[licence_id] = quantity
     for account in accounts.values():  # a plan's included seats are a minimum too
+        if account.closed_at is not None:  # after its final close an account has no minimum (SPEC §5)
+            continue
         for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
             key = (account.id, licence_id)
             minimum[key] = max(minimum.get(key, 0), quantity)
