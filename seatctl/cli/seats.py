@@ -65,16 +65,19 @@ def buy(
     from seatctl.cli.render import Output
     from seatctl.errors import UsageError
     from seatctl.ops import orders as ledger
+    from seatctl.rules import bounds
 
+    # Usage errors first (SPEC §8: usage, permission, not found, rule), before the ledger is read.
+    bounds.seats(quantity, hint=f"Buy 1 to 1,000,000 seats, e.g. seatctl buy {account} {licence} 1")
+    if not quote and not yes and not sys.stdin.isatty():
+        raise UsageError("buy needs confirmation and standard input is not a terminal",
+                         "Add --yes to buy without asking")
     lg = Ledger()
     if not quote:  # refuse a role that may not buy before anything else
         lg.read(lambda s, a, b: a.require("operator", "buy seats"))
     purchase, books = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
                                                              quote=True, actor=a, now=lg.now, books=b), b))
     if not quote and not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("buy needs confirmation and standard input is not a terminal",
-                             "Add --yes to buy without asking")
         price = f"{purchase.as_dict(books)['total']} {books.currency}"
         typer.confirm(f"Buy {quantity} '{licence}' seat(s) for '{account}' now for {price}?", abort=True)
     if not quote:

@@ -27,7 +27,8 @@ from seatctl.ops.lookup import (
 )
 from seatctl.ops.orders import confirm_purchase
 from seatctl.ops.plans import apply_plan_now
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
+from seatctl.rules import bounds
 from seatctl.rules.books import Books
 from seatctl.rules.charges import Draft, fee_line, flat_unit, seat_line
 from seatctl.rules.names import clean_name
@@ -105,19 +106,15 @@ def parse_discount(text: str | None) -> str | None:
 
 
 def parse_minimums(pairs: list[str]) -> dict[str, int]:
+    """`base=5,voip=2` (repeatable): each a whole number from 0 to 1,000,000 (`rules/bounds.py`)."""
     out: dict[str, int] = {}
     for pair in pairs:
         for item in pair.split(","):
             code, sep, qty = item.partition("=")
             if not sep:
                 raise UsageError(f"'{item}' is not CODE=N", "e.g. --min base=5")
-            try:
-                n = int(qty)
-            except ValueError:
-                raise UsageError(f"minimum '{item}' is not a whole number", "e.g. base=5") from None
-            if n < 0:
-                raise UsageError(f"minimum '{item}' is negative", "Use 0 or more")
-            out[code.strip()] = n
+            out[code.strip()] = bounds.minimum(qty, f"minimum of '{code.strip()}'",
+                                               hint="A minimum is a whole number from 0 to 1,000,000, e.g. base=5")
     return out
 
 
@@ -315,7 +312,10 @@ def _licences_in_use(session: Session, account: Account) -> list[Licence]:
 def set_minimums(session: Session, *, slug: str, minimums: dict[str, int], actor: Actor, now: datetime,
                  books: Books) -> Account:
     actor.require("billing", "change minimums")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
+    for code in minimums:  # every name first: not found (3) wins over a rule (4)
+        catalogue.find(session, code)
+    require_open(account)
     _set_minimums(session, account, minimums, actor=actor, now=now, books=books)
     return account
 

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.rules import bounds
 from seatctl.rules.money import price_text
 from seatctl.rules.names import clean_name
 from seatctl.rules.periods import CYCLES
-from seatctl.rules.pricing import Schedule, build, parse_tiers
+from seatctl.rules.pricing import Schedule, build, read_tiers
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
 from seatctl.store.tables import Licence, LicencePrice, Meter
@@ -34,7 +35,7 @@ def find(session: Session, code: str) -> Licence:
 
 
 def schedule_of(row: LicencePrice) -> Schedule:
-    return Schedule(parse_tiers(row.tiers), row.tier_mode, row.block)
+    return Schedule(read_tiers(row.tiers), row.tier_mode, row.block)
 
 
 class PriceBook:
@@ -168,14 +169,14 @@ def find_meter(session: Session, code: str) -> Meter:
 
 
 def meter_schedule(meter: Meter) -> Schedule:
-    return Schedule(parse_tiers(meter.tiers), meter.tier_mode)
+    return Schedule(read_tiers(meter.tiers), meter.tier_mode)
 
 
 def add_meter(session: Session, *, code: str, name: str, unit_price: str | None, tiers: str | None,
               tier_mode: str | None, actor: Actor, now: datetime) -> Meter:
-    actor.require("billing", "add meters")
     check_code(code, "meter code")
-    schedule = build(unit_price, tiers, tier_mode, None)
+    schedule = build(unit_price, tiers, tier_mode, None, upto_limit=bounds.MAX_USAGE)
+    actor.require("billing", "add meters")
     if session.exec(select(Meter).where(Meter.code == code)).first():
         raise Refused(f"meter '{code}' already exists", "See: seatctl meter list")
     meter = Meter(code=code, name=clean_name(name, "a meter name") or code, tiers=schedule.spec(),

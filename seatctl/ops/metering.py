@@ -12,7 +12,8 @@ from seatctl import clock
 from seatctl.errors import Refused, SeatctlError, UsageError
 from seatctl.ops.catalogue import find_meter
 from seatctl.ops.lookup import period_start_at
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
+from seatctl.rules import bounds
 from seatctl.rules.books import Books
 from seatctl.rules.csvfile import read_csv
 from seatctl.rules.roles import Actor
@@ -33,6 +34,8 @@ class UsageInput:
 def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now: datetime,
                  books: Books) -> dict[str, int]:
     """Store metered usage, all or nothing; a repeated id (in the ledger or the batch) is ignored."""
+    for item in items:  # usage (2) before permission (5)
+        bounds.usage(item.quantity, f"row {item.row}: quantity" if item.row else "quantity")
     actor.require("operator", "record usage")
     ids = [i.external_id for i in items if i.external_id]
     known = set(session.exec(select(UsageRecord.external_id).where(col(UsageRecord.external_id).in_(ids))).all()) \
@@ -43,15 +46,15 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
     ignored = 0
     for item in items:
         where = f"row {item.row}: " if item.row else ""
-        if item.quantity < 0:
-            raise UsageError(f"{where}quantity {item.quantity} is negative", "Quantities are whole numbers ≥ 0")
         if item.external_id and item.external_id in known:
             ignored += 1
             continue
         try:
             if item.account not in accounts:
-                accounts[item.account] = for_write(session, item.account, actor=actor, now=now, books=books)
+                accounts[item.account] = for_write(session, item.account, actor=actor, now=now, books=books,
+                                                   allow_closed=True)
             meter = find_meter(session, item.meter)
+            require_open(accounts[item.account])  # after the meter: not found (3) wins over a rule (4)
         except SeatctlError as err:  # name the row of a file
             if where:
                 err.what = where + err.what
@@ -86,12 +89,7 @@ def read_usage_csv(path: str) -> list[UsageInput]:
     out = []
     for row in read_csv(path, ("account", "meter", "quantity"), ("at", "id")):
         where = f"row {row['_row']} of '{path}': "
-        try:
-            quantity = int(row.get("quantity", ""))
-        except ValueError:
-            raise UsageError(f"{where}quantity '{row.get('quantity')}' is not a whole number", "Fix that row") from None
-        if quantity < 0:
-            raise UsageError(f"{where}quantity {quantity} is negative", "Quantities are whole numbers ≥ 0")
+        quantity = bounds.usage(row.get("quantity", ""), f"{where}quantity")
         if not row.get("account") or not row.get("meter"):
             raise UsageError(f"{where}account and meter are required", "Fill both columns")
         try:

@@ -8,12 +8,13 @@ from decimal import Decimal
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.errors import NotFound, Refused
 from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import Issued, issue
 from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_days, period_start_at, terms
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
+from seatctl.rules import bounds
 from seatctl.rules.books import Books
 from seatctl.rules.charges import Draft, flat_unit, seat_line, total_of
 from seatctl.rules.money import format_minor
@@ -29,15 +30,15 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
 
     A `quote` first closes the account's ended periods like any write, so that it prices the right
     period; the caller rolls the transaction back (`seatctl buy --quote` does), so it writes nothing."""
+    bounds.seats(quantity, hint=f"Buy 1 to 1,000,000 seats, e.g. seatctl buy {slug} {code} 1")  # usage (2) first
     actor.require("viewer" if quote else "operator", "buy seats")
-    if quantity <= 0:
-        raise UsageError(f"quantity must be 1 or more, not {quantity}", f"e.g. seatctl buy {slug} {code} 1")
     if request_id is not None:
         previous = session.exec(select(PurchaseOrder).where(PurchaseOrder.request_id == request_id)).first()
         if previous is not None:
             return _replay(session, previous, slug=slug, code=code, quantity=quantity, books=books)
-    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not quote)
+    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not quote, allow_closed=True)
     licence = catalogue.find(session, code)
+    require_open(account)  # after the licence: not found (3) wins over a rule (4)
     assert account.id is not None and licence.id is not None
     if account.mode == "peak":
         raise Refused(f"account '{slug}' is billed on peak usage and has no seat pool",

@@ -14,7 +14,8 @@ from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import find_meter
 from seatctl.ops.invoices import issue
 from seatctl.ops.lookup import current_period, find_plan, invoicing_account, owned_now, period_days, terms
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
+from seatctl.rules import bounds
 from seatctl.rules.books import Books
 from seatctl.rules.charges import Draft, fee_line
 from seatctl.rules.money import parse_amount, price_text
@@ -27,33 +28,32 @@ from seatctl.store.tables import Account, Licence, Meter, Plan, PlanAllowance, P
 
 
 def parse_pairs(text: str | None, what: str) -> dict[str, int]:
-    """`base=5,voip=2` → {"base": 5, "voip": 2}."""
+    """`base=5,voip=2` → {"base": 5, "voip": 2}: included seats (0 to 1,000,000) or metered allowances
+    (0 to 10^12), `rules/bounds.py`."""
     out: dict[str, int] = {}
     for item in (text or "").split(","):
         if not item.strip():
             continue
         code, sep, qty = item.partition("=")
-        try:
-            n = int(qty)
-        except ValueError:
-            n = -1
-        if not sep or n < 0:
+        if not sep:
             raise UsageError(f"{what} '{item}' is not CODE=N with N ≥ 0", f"e.g. --{what} base=5,voip=2")
-        out[code.strip()] = n
+        hint = f"e.g. --{what} base=5,voip=2"
+        out[code.strip()] = (bounds.usage(qty, f"{what} of '{code.strip()}'", hint=hint) if what == "allowance"
+                             else bounds.minimum(qty, f"{what} of '{code.strip()}'", hint=hint))
     return out
 
 
 def add_plan(session: Session, *, code: str, name: str, monthly: str | None, annual: str | None,
              includes: dict[str, int], allowances: dict[str, int], actor: Actor, now: datetime) -> Plan:
-    actor.require("billing", "add plans")
     catalogue.check_code(code, "plan code")
     if monthly is None and annual is None:
         raise UsageError("a plan needs a base fee", "Add --monthly FEE (and/or --annual FEE)")
+    fees = [None if fee is None else str(parse_amount(fee, "fee")) for fee in (monthly, annual)]  # usage (2) first
+    actor.require("billing", "add plans")
     if session.exec(select(Plan).where(Plan.code == code)).first():
         raise Refused(f"plan '{code}' already exists", "See: seatctl plan list")
     plan = Plan(code=code, name=clean_name(name, "a plan name") or code,
-                monthly_fee=str(parse_amount(monthly, "fee")) if monthly is not None else None,
-                annual_fee=str(parse_amount(annual, "fee")) if annual is not None else None, created_at=now)
+                monthly_fee=fees[0], annual_fee=fees[1], created_at=now)
     session.add(plan)
     session.flush()
     assert plan.id is not None
@@ -152,8 +152,9 @@ class PlanChange:
 def set_plan(session: Session, *, slug: str, code: str, actor: Actor, now: datetime, books: Books) -> PlanChange:
     """A higher base fee applies at once (prorated difference); a lower one waits for the period end."""
     actor.require("billing", "change plans")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     plan = find_plan(session, code)
+    require_open(account)  # after the plan: not found (3) wins over a rule (4)
     today = local_date(now, account.timezone).isoformat()
     if account.plan_id == plan.id:
         if account.pending_plan_id is not None:

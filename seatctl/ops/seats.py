@@ -16,7 +16,7 @@ from seatctl.ops import catalogue, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now
 from seatctl.ops.orders import buy, confirm_purchase
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
 from seatctl.rules.books import Books
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
@@ -84,28 +84,31 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
     """Give each (email, licence) a seat: all or nothing, unless `wait` queues the ones that find no
     free seat (their denials are recorded in this transaction). Returns one result for the batch."""
     actor.require("operator", "assign seats")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     assert account.id is not None
-    if account.status == "suspended":
-        raise Refused(f"account '{slug}' is suspended", f"Reactivate it first: seatctl account activate {slug}")
     users: dict[str, Any] = {}
     licences: dict[str, Licence] = {}
     todo: list[tuple[Any, Licence]] = []
     result = AssignResult(slug, pairs[0][0] if len({e for e, _ in pairs}) == 1 else None)
-    held = set(session.exec(select(Assignment.user_id, Assignment.licence_id).where(
-        Assignment.account_id == account.id, col(Assignment.released_at).is_(None))).all())
     known = _users_by_email(session, account, {email.strip().lower() for email, _ in pairs})
-    seen = set()
+    # Every name first (not found, 3), then the rules (4): SPEC §8's order of errors.
     for email, code in pairs:
         key = email.strip().lower()
         if key not in users:
-            user = known.get(key) or find_user(session, account, key)  # NotFound names the first unknown
-            if user.status != "active":
-                raise Refused(f"user '{user.email}' is inactive", f"Activate first: seatctl user activate {slug} {user.email}")
-            users[key] = user
+            users[key] = known.get(key) or find_user(session, account, key)  # NotFound names the first unknown
         if code not in licences:
             licences[code] = catalogue.find(session, code)
-        user, licence = users[key], licences[code]
+    require_open(account)
+    if account.status == "suspended":
+        raise Refused(f"account '{slug}' is suspended", f"Reactivate it first: seatctl account activate {slug}")
+    for user in users.values():
+        if user.status != "active":
+            raise Refused(f"user '{user.email}' is inactive", f"Activate first: seatctl user activate {slug} {user.email}")
+    held = set(session.exec(select(Assignment.user_id, Assignment.licence_id).where(
+        Assignment.account_id == account.id, col(Assignment.released_at).is_(None))).all())
+    seen = set()
+    for email, code in pairs:
+        user, licence = users[email.strip().lower()], licences[code]
         if (user.id, licence.id) in held or (user.id, licence.id) in seen:
             result.unchanged.append(code)
             continue
@@ -241,11 +244,12 @@ def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any
 def release(session: Session, *, slug: str, email: str, codes: list[str], actor: Actor, now: datetime,
             books: Books) -> AssignResult:
     actor.require("operator", "release seats")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     user = find_user(session, account, email)
     result = AssignResult(slug, user.email)
     for code in codes:
         catalogue.find(session, code)
+    require_open(account)  # after every name: not found (3) wins over a rule (4)
     released = _release(session, account, user, codes, now=now)
     result.released = released
     result.unchanged = [c for c in codes if c not in released]
@@ -273,9 +277,10 @@ def cancel_waiting(session: Session, *, slug: str, email: str, code: str, actor:
            books: Books) -> dict[str, object]:
     """`waitlist cancel ACCOUNT EMAIL CODE`: drop one waiting request."""
     actor.require("operator", "cancel waiting requests")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     user = find_user(session, account, email)
     licence = catalogue.find(session, code)
+    require_open(account)
     assert account.id is not None and user.id is not None and licence.id is not None
     requests = waitlist.open_requests(session, account.id, user_ids=[user.id], licence_ids=[licence.id])
     if not requests:

@@ -11,7 +11,7 @@ from seatctl.errors import Refused
 from seatctl.ops import waitlist
 from seatctl.ops.lookup import find_user
 from seatctl.ops.seats import _release
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
 from seatctl.rules.books import Books
 from seatctl.rules.emails import UserRow, normalize_email
 from seatctl.rules.roles import Actor
@@ -42,9 +42,11 @@ def add_users(session: Session, *, slug: str, rows: list[UserRow], actor: Actor,
 def set_user_status(session: Session, *, slug: str, emails: list[str], active: bool, actor: Actor,
                     now: datetime, books: Books) -> list[dict[str, object]]:
     """Deactivating releases every seat the user holds; the seats stay owned and free."""
+    keys = [normalize_email(e) for e in emails]  # usage (2) first, then permission, not found, rules
     actor.require("operator", "change users")
-    account = for_write(session, slug, actor=actor, now=now, books=books)
-    users = [find_user(session, account, normalize_email(e)) for e in emails]
+    account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
+    users = [find_user(session, account, key) for key in keys]
+    require_open(account)
     out: list[dict[str, object]] = []
     for user in users:
         released: list[str] = []

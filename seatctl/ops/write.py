@@ -47,6 +47,13 @@ def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books
     if payer is not account:
         find_account(session, slug, lock=lock)
     close_due(session, payer, now=now, books=books, actor=actor, automatic=True)
-    if account.status == "closed" and not allow_closed:
-        raise Refused(f"account '{slug}' is closed", "A closed account cannot be changed")
+    if not allow_closed:
+        require_open(account)
     return account
+
+
+def require_open(account: Account) -> None:
+    """A closed account refuses every write (exit 4). A command that names more than the account calls
+    it after finding the rest: when several errors apply, not found (3) wins over a rule (4)."""
+    if account.status == "closed":
+        raise Refused(f"account '{account.slug}' is closed", "A closed account cannot be changed")

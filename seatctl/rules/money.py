@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from seatctl.errors import UsageError
+from seatctl.rules.bounds import price
 
 
 def minor_digits(currency: str) -> int:
@@ -40,13 +41,8 @@ def format_minor(minor: int, digits: int) -> str:
 
 
 def parse_amount(text: str, what: str = "price") -> Decimal:
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise UsageError(f"{what} '{text}' is not a number", "Write it like 12.50") from None
-    if not value.is_finite() or value < 0:
-        raise UsageError(f"{what} '{text}' must be zero or more", "Write it like 12.50")
-    return value
+    """A price as typed: plain decimal text (SPEC §8 bounds; `rules/bounds.py`)."""
+    return price(text, what)
 
 
 def price_text(value: Decimal, digits: int) -> str:
