@@ -130,3 +130,154 @@ def test_a_usage_error_wins_over_permission_and_not_found(acme, args):
 ])
 def test_permission_wins_over_not_found(acme, args):
     assert acme(*args, operator="vera").code == 5
+
+
+# 5. Prices are plain decimal text; a refused command writes nothing; old exponent text is reported
+#    by `doctor` and repaired by `licence set-price`.
+
+def raw_sql(cli, statement):
+    """Raw SQL as the ledger's owner (alice): what an older seatctl could have stored."""
+    from sqlalchemy import create_engine, text
+
+    url = cli.location("alice")
+    engine = create_engine(url if "://" in url else f"sqlite:///{url}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def doctor_failures(cli):
+    result = cli("doctor", "--format", "json")
+    assert result.code == 4, result.err
+    return {row["check"]: row["detail"] for row in result.json() if row["status"] != "ok"}
+
+
+def catalogue(cli):
+    return (cli.json("licence", "list"), cli.json("meter", "list"), cli.json("plan", "list"), len(cli.json("log")))
+
+
+BAD_PRICES = ["1e3", "2E+1", "-5", "+5", "1,000.00", "1 000", "€5", "$5", "5€", "0x10", "1.0000001", "NaN", "inf",
+              "Infinity", "1_000", "١٢", "12.5.0", "", " ", ".", "1000000000", "5 EUR"]
+
+
+@pytest.mark.parametrize("price", BAD_PRICES)
+def test_a_price_that_is_not_plain_decimal_text_is_refused_and_writes_nothing(acme, price):
+    before = catalogue(acme)
+    for args in [("licence", "add", "x", "--name", "X", "--monthly", price),
+                 ("licence", "add", "x", "--name", "X", "--monthly", "10", "--annual", price),
+                 ("licence", "add", "x", "--name", "X", "--tiers", f"5:7.00,inf:{price}", "--tier-mode", "volume"),
+                 ("licence", "add", "x", "--name", "X", "--tiers", f"5:7.00,inf:6+{price}", "--tier-mode", "volume"),
+                 ("licence", "set-price", "base", "--monthly", price),
+                 ("meter", "add", "sms", "--name", "SMS", "--unit-price", price),
+                 ("meter", "add", "sms", "--name", "SMS", "--tiers", f"1000:{price},inf:0.01", "--tier-mode", "volume"),
+                 ("plan", "add", "team", "--name", "Team", "--monthly", price),
+                 ("plan", "add", "team", "--name", "Team", "--monthly", "5", "--annual", price)]:
+        result = acme(*args)
+        assert result.code == 2, (args, result.code, result.err)
+        one_error_line(result.err, result.out)
+    assert catalogue(acme) == before
+    assert acme.ok("licence", "add", "y", "--name", "Y", "--monthly", "1000")  # the catalogue still works
+
+
+@pytest.mark.parametrize("price, shown", [("12", "12.00"), ("12.5", "12.50"), ("0.125", "0.125"), (".5", "0.50"),
+                                          ("7.", "7.00"), ("999999999.999999", "999999999.999999"),
+                                          ("0.000001", "0.000001"), ("00012.50", "12.50")])
+def test_plain_decimal_prices_are_kept_exactly(acme, price, shown):
+    acme.ok("licence", "add", "x", "--name", "X", "--monthly", price)
+    assert [r["monthly"] for r in acme.json("licence", "list") if r["code"] == "x"] == [shown]
+
+
+def test_an_exponent_price_stored_by_an_older_seatctl_is_read_reported_and_repaired(acme):
+    acme.ok("licence", "add", "e", "--name", "E", "--monthly", "10")
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.05")
+    acme.ok("plan", "add", "team", "--name", "Team", "--monthly", "5")
+    raw_sql(acme, "UPDATE licence_price SET tiers = 'inf:2E+1' WHERE licence_id = "
+                  "(SELECT id FROM licence WHERE code = 'e')")
+    raw_sql(acme, "UPDATE meter SET tiers = 'inf:1E+1' WHERE code = 'sms'")
+    raw_sql(acme, "UPDATE plan SET monthly_fee = '1E+3' WHERE code = 'team'")
+    # read as the numbers they are: billing goes on
+    assert [r["monthly"] for r in acme.json("licence", "list") if r["code"] == "e"] == ["20.00"]
+    bought = acme.json("buy", "acme", "e", "1", "--yes")
+    assert bought["total"] == "10.00"  # 20.00 a month, 15 of 30 days left
+    assert acme.json("meter", "list")[0]["unit_price"] == "10.00"
+    # reported
+    failed = doctor_failures(acme)
+    assert list(failed) == ["prices_plain"]
+    assert "licence 'e' monthly price 'inf:2E+1'" in failed["prices_plain"]
+    assert "meter 'sms'" in failed["prices_plain"] and "plan 'team' monthly fee '1E+3'" in failed["prices_plain"]
+    # repaired by setting the licence's price again (the old version keeps its value, in plain text)
+    acme.ok("licence", "set-price", "e", "--monthly", "20.00")
+    failed = doctor_failures(acme)
+    assert "licence 'e'" not in failed["prices_plain"] and "meter 'sms'" in failed["prices_plain"]
+    event = acme.json("log", "--action", "licence.set-price")[-1]
+    assert event["details"]["repaired"] == {"inf:2E+1": "inf:20"}
+    close = acme.json("cycle", "close", now="2026-12-01T02:00:00Z", operator="cron")
+    assert [row["account"] for row in close] == ["acme"]
+
+
+# 6. Bounds: seat quantities and minimums 1 (0) to 1,000,000, usage at most 10^12; anything else is
+#    exit 2 and writes nothing (no MemoryError, no OverflowError, no integer overflow later).
+
+def ledger_state(cli):
+    return (cli.json("status"), cli.json("invoice", "list"), cli.json("account", "show", "acme")["minimums"],
+            len(cli.json("log")))
+
+
+@pytest.mark.parametrize("args", [
+    ("buy", "acme", "base", "999999999999", "--yes"),
+    ("buy", "acme", "base", str(10**23), "--yes"),
+    ("buy", "acme", "base", "1000001", "--yes"),
+    ("buy", "acme", "base", "0", "--yes"),
+    ("buy", "acme", "base", "999999999999", "--quote"),
+    ("account", "set-min", "acme", "base=999999999999"),
+    ("account", "set-min", "acme", "base=1000001"),
+    ("account", "set-min", "acme", f"base={10**23}"),
+    ("account", "set-min", "acme", "base=1e3"),
+    ("account", "set-min", "acme", "base=+3"),
+    ("account", "set-min", "acme", "base= "),
+    ("account", "add", "big", "--name", "Big", "--min", "base=1000001"),
+    ("usage", "record", "acme", "sms", "9223372036854775807", "--id", "x"),
+    ("usage", "record", "acme", "sms", str(10**12 + 1)),
+    ("licence", "add", "x", "--name", "X", "--monthly", "1", "--block", "1000001"),
+    ("licence", "add", "x", "--name", "X", "--monthly", "1", "--block", "0"),
+    ("licence", "add", "x", "--name", "X", "--tiers", "1000001:1,inf:2", "--tier-mode", "volume"),
+    ("licence", "add", "x", "--name", "X", "--tiers", f"{10**30}:1,inf:2", "--tier-mode", "volume"),
+    ("licence", "add", "x", "--name", "X", "--tiers", "-5:1,inf:2", "--tier-mode", "volume"),
+    ("meter", "add", "big", "--name", "Big", "--tiers", f"{10**12 + 1}:1,inf:2", "--tier-mode", "volume"),
+    ("plan", "add", "big", "--name", "Big", "--monthly", "1", "--includes", "base=1000001"),
+    ("plan", "add", "big", "--name", "Big", "--monthly", "1", "--allowance", f"sms={10**12 + 1}"),
+    ("plan", "add", "big", "--name", "Big", "--monthly", "1", "--includes", "base=-1"),
+])
+def test_a_quantity_out_of_bounds_is_a_usage_error_and_writes_nothing(acme, args):
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.05")
+    before = ledger_state(acme), catalogue(acme)
+    result = acme(*args)
+    assert result.code == 2, (result.code, result.err)
+    one_error_line(result.err, result.out)
+    assert (ledger_state(acme), catalogue(acme)) == before
+
+
+def test_the_bounds_themselves_are_accepted(acme):
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.000001")
+    acme.ok("account", "set-min", "acme", "base=0")
+    acme.ok("usage", "record", "acme", "sms", str(10**12), "--id", "max")
+    acme.ok("usage", "record", "acme", "sms", "0", "--id", "zero")
+    acme.ok("licence", "add", "big", "--name", "Big", "--monthly", "0.01", "--block", "1000000")
+    quote = acme.json("buy", "acme", "base", "1000000", "--quote")
+    assert quote["quantity"] == 1000000
+    close = acme.json("cycle", "close", now="2026-12-01T02:00:00Z", operator="cron")
+    assert close[0]["account"] == "acme"
+
+
+def test_a_usage_import_row_out_of_bounds_names_the_row_and_writes_nothing(acme):
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.05")
+    path = acme.folder / "usage.csv"
+    path.write_text(f"account,meter,quantity,at,id\nacme,sms,5,,a\nacme,sms,{10**12 + 1},,b\n")
+    result = acme("usage", "import", str(path))
+    assert result.code == 2
+    assert "row 3" in one_error_line(result.err, result.out)
+    path.write_text("account,meter,quantity,at,id\nacme,sms,1e3,,a\n")
+    assert acme("usage", "import", str(path)).code == 2
+    assert acme.json("log", "--action", "usage.record") == []

@@ -23,6 +23,9 @@ from seatctl.store import engine as db
 from seatctl.store.schema import alembic_config, head_revision
 from seatctl.store.tables import metadata
 
+# Revisions that change only PostgreSQL (0003 widens integers SQLite already stores in 64 bits).
+POSTGRESQL_ONLY = {"0003"}
+
 
 def _engine(path: Path):
     return create_engine(f"sqlite:///{path}")
@@ -132,7 +135,8 @@ def test_every_revision_upgrades_and_downgrades_step_by_step(empty):
         _migrate(empty, "upgrade", revision)
         assert _stored(empty) == revision
         built[revision] = _schema(empty)
-        assert built[revision] != built[previous], f"{revision} changes nothing"
+        if empty.dialect.name == "postgresql" or revision not in POSTGRESQL_ONLY:
+            assert built[revision] != built[previous], f"{revision} changes nothing"
         previous = revision
     for revision in reversed(_revisions()):
         _migrate(empty, "downgrade", "-1")

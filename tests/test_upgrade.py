@@ -135,7 +135,7 @@ def test_init_upgrades_a_0001_ledger_keeping_every_invoice_and_copying_the_confi
                           "seatctl settings show); remove them from the file\n")
     if old.backend == "sqlite":
         copy = Path(out["backup"])
-        assert copy.name == "ledger.db.before-0002" and oct(copy.stat().st_mode & 0o777) == "0o600"
+        assert copy.name == f"ledger.db.before-{db.SCHEMA_REVISION}" and oct(copy.stat().st_mode & 0o777) == "0o600"
     else:
         assert out["backup"] is None
 

@@ -29,14 +29,14 @@ def _prices(monthly: str | None, annual: str | None, tiers: str | None, annual_t
     from seatctl.ops.catalogue import PriceInput
     from seatctl.rules.pricing import build
 
-    if monthly and tiers:
+    if monthly is not None and tiers is not None:
         raise UsageError("give --monthly or --tiers, not both", "Tiers replace the flat price")
-    if annual and annual_tiers:
+    if annual is not None and annual_tiers is not None:
         raise UsageError("give --annual or --annual-tiers, not both", "Tiers replace the flat price")
-    out = []
-    if monthly or tiers:
+    out = []  # a price given empty is a bad price (exit 2), not an absent one
+    if monthly is not None or tiers is not None:
         out.append(PriceInput("monthly", build(monthly, tiers, tier_mode, block)))
-    if annual or annual_tiers:
+    if annual is not None or annual_tiers is not None:
         out.append(PriceInput("annual", build(annual, annual_tiers, tier_mode, block)))
     return out
 

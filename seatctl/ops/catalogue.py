@@ -13,7 +13,7 @@ from seatctl.rules import bounds
 from seatctl.rules.money import price_text
 from seatctl.rules.names import clean_name
 from seatctl.rules.periods import CYCLES
-from seatctl.rules.pricing import Schedule, build, read_tiers
+from seatctl.rules.pricing import Schedule, build, format_tiers, is_plain_tiers, read_tiers
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
 from seatctl.store.tables import Licence, LicencePrice, Meter
@@ -108,14 +108,31 @@ def _store_prices(session: Session, licence: Licence, prices: list[PriceInput], 
 
 def set_price(session: Session, *, code: str, prices: list[PriceInput], actor: Actor, now: datetime) -> Licence:
     """A new price version; it applies from each account's next period."""
+    if not prices:  # usage (2) before permission (5)
+        raise UsageError("no price given", "Add --monthly PRICE, --annual PRICE or tiers")
     actor.require("billing", "change prices")
     licence = find(session, code)
-    if not prices:
-        raise UsageError("no price given", "Add --monthly PRICE, --annual PRICE or tiers")
+    repaired = _repair_prices(session, licence)
     _store_prices(session, licence, prices, now)
     audit.record(session, at=now, operator=actor.name, action="licence.set-price", licence_id=licence.id,
-                 code=code, prices={p.cycle: p.schedule.spec() for p in prices})
+                 code=code, prices={p.cycle: p.schedule.spec() for p in prices},
+                 **({"repaired": repaired} if repaired else {}))
     return licence
+
+
+def _repair_prices(session: Session, licence: Licence) -> dict[str, str]:
+    """Rewrite the licence's stored price text that is not plain decimal text (`2E+1`, written before
+    prices were checked) as the same numbers in plain text (`20`). Returns {old text: new text}."""
+    repaired: dict[str, str] = {}
+    for row in session.exec(select(LicencePrice).where(LicencePrice.licence_id == licence.id)).all():
+        if is_plain_tiers(row.tiers):
+            continue
+        plain = format_tiers(read_tiers(row.tiers))
+        if plain != row.tiers:
+            repaired[row.tiers] = plain
+            row.tiers = plain
+            session.add(row)
+    return repaired
 
 
 def list_licences(session: Session, *, now: datetime, digits: int = 2) -> list[dict[str, object]]:

@@ -132,6 +132,7 @@ def run_checks(session: Session) -> list[Check]:
         lambda r: f"'{r[1]}' waits for '{r[2]}' in '{r[0]}' but {r[3]}",
         "every waiting request is an active user's, in an open account, for a licence they do not hold"))
     checks.append(_every_change_has_event(session))
+    checks.append(_plain_prices(session))
     checks.append(_append_only(session, dialect))
     return checks
 
@@ -152,3 +153,29 @@ def _every_change_has_event(session: Session) -> Check:
             problems.append(f"{rows} {what} but {counts.get(action, 0)} '{action}' events")
     return Check("every_change_has_event", "FAIL" if problems else "ok",
                  "; ".join(problems) or "invoices, closes, purchases and assignments all have their events")
+
+
+def _plain_prices(session: Session) -> Check:
+    """Stored prices are plain decimal text (SPEC §8). Ledgers written before prices were checked may
+    hold `2E+1`: it reads as 20, but is reported, with the command that rewrites it."""
+    from seatctl.rules.bounds import is_plain_price
+    from seatctl.rules.pricing import is_plain_tiers
+
+    problems = []
+    for code, cycle, tiers in session.execute(text(
+            "SELECT l.code, p.cycle, p.tiers FROM licence_price p JOIN licence l ON l.id = p.licence_id "
+            "ORDER BY l.code, p.id")).all():
+        if not is_plain_tiers(tiers):
+            problems.append(f"licence '{code}' {cycle} price '{tiers}' (set it again: seatctl licence set-price "
+                            f"{code} --{cycle} PRICE)")
+    for code, tiers in session.execute(text("SELECT code, tiers FROM meter ORDER BY code")).all():
+        if not is_plain_tiers(tiers):
+            problems.append(f"meter '{code}' price '{tiers}'")
+    for code, monthly, annual in session.execute(text(
+            "SELECT code, monthly_fee, annual_fee FROM plan ORDER BY code")).all():
+        for cycle, fee in (("monthly", monthly), ("annual", annual)):
+            if fee is not None and not is_plain_price(fee):
+                problems.append(f"plan '{code}' {cycle} fee '{fee}'")
+    shown = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
+    return Check("prices_plain", "FAIL" if problems else "ok",
+                 shown or "every stored price is plain decimal text")

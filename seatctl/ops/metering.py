@@ -80,8 +80,10 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
             mine = [item_quantity for r, item_quantity in zip(rows, quantities, strict=True)
                     if r["account_id"] == account.id]
             if mine:
+                # The units go in the details: up to 10^12 a record, they may not fit the event's
+                # 32-bit quantity column on PostgreSQL (which counts seats, for reports).
                 audit.record(session, at=now, operator=actor.name, action="usage.record", account_id=account.id,
-                             quantity=sum(mine), records=len(mine))
+                             units=sum(mine), records=len(mine))
     return {"recorded": len(rows), "ignored": ignored}
 
 

@@ -79,7 +79,7 @@ def parse_tiers(spec: str, *, upto_limit: int = bounds.MAX_SEATS) -> tuple[Tier,
         upto_text, sep, price_text = part.partition(":")
         if not sep:
             raise UsageError(f"tier '{part}' has no ':'", "Write tiers like 5:7.00,inf:6.00+10")
-        unit_text, _, flat_text = price_text.partition("+")
+        unit_text, plus, flat_text = price_text.partition("+")
         if upto_text.strip().lower() == "inf":
             upto = None
             if i != len(parts) - 1:
@@ -92,7 +92,7 @@ def parse_tiers(spec: str, *, upto_limit: int = bounds.MAX_SEATS) -> tuple[Tier,
             last = upto
         tiers.append(
             Tier(upto, bounds.price(unit_text, "tier price"),
-                 bounds.price(flat_text, "tier flat amount") if flat_text else Decimal(0))
+                 bounds.price(flat_text, "tier flat amount") if plus else Decimal(0))
         )
     if tiers[-1].upto is not None:
         raise UsageError("the last tier must be 'inf'", f"Add e.g. ',inf:{tiers[-1].unit}'")

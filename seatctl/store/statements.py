@@ -10,7 +10,21 @@ import functools
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, bindparam, case, cast, func, insert, literal_column, null, or_, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    union_all,
+    update,
+)
 from sqlalchemy import select as core_select
 
 from seatctl.store.tables import (
@@ -66,7 +80,7 @@ def close() -> SimpleNamespace:
                            m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
                            cast(null(), DateTime).label("t"), cast(null(), DateTime).label("t2")
                            ).where(m.c.account_id == acct)
-    used = core_select(kind(USED), u.c.meter_id, func.sum(u.c.quantity), null(), null(), null()
+    used = core_select(kind(USED), u.c.meter_id, cast(func.sum(u.c.quantity), BigInteger), null(), null(), null()
                        ).where(u.c.account_id == acct, u.c.at >= since, u.c.at < end).group_by(u.c.meter_id)
     owned = core_select(kind(OWNED), s.c.licence_id, func.sum(case((s.c.bought_at < end, one), else_=zero)),
                         func.sum(case((s.c.cancelled_at.is_(None), one), else_=zero)), null(), null()

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -25,6 +26,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import registry
+
+# Amounts of money (minor units) and metered quantities: 64-bit on PostgreSQL (revision 0003), since a
+# usage quantity may reach 10^12 and an invoice more than 21 million in 32 bits' cents; SQLite's
+# INTEGER is 64-bit already.
+Big = BigInteger().with_variant(Integer(), "sqlite")
 
 # Named constraints so migrations (batch mode on SQLite) can find them again.
 metadata = MetaData(naming_convention={
@@ -297,7 +303,7 @@ purchase_order_table = Table(
     Column("decided_by", String),
     Column("decided_at", DateTime),
     Column("request_id", String(200), unique=True),
-    Column("quote_minor", Integer, default=0, nullable=False),
+    Column("quote_minor", Big, default=0, nullable=False),
     Column("invoice_id", Integer, ForeignKey("invoice.id")),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint("status IN ('pending','confirmed','cancelled')", name="status"),
@@ -332,9 +338,9 @@ invoice_table = Table(
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("subtotal_minor", Integer, nullable=False),
-    Column("tax_minor", Integer, default=0, nullable=False),
-    Column("total_minor", Integer, nullable=False),
+    Column("subtotal_minor", Big, nullable=False),
+    Column("tax_minor", Big, default=0, nullable=False),
+    Column("total_minor", Big, nullable=False),
     Column("credit_of", Integer, ForeignKey("invoice.id"), unique=True),
     Column("reason", String),
     CheckConstraint("kind IN ('purchase','renewal','usage','credit')", name="kind"),
@@ -373,13 +379,13 @@ invoice_line_table = Table(
     Column("meter_id", Integer, ForeignKey("meter.id")),
     Column("kind", String(16), nullable=False),  # seat, fee, usage, discount, tax
     Column("description", String, nullable=False),
-    Column("quantity", Integer, nullable=False),
-    Column("unit_price_minor", Integer, nullable=False),
+    Column("quantity", Big, nullable=False),
+    Column("unit_price_minor", Big, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("days", Integer, nullable=False),
     Column("period_days", Integer, nullable=False),
-    Column("amount_minor", Integer, nullable=False),
+    Column("amount_minor", Big, nullable=False),
     UniqueConstraint("invoice_id", "line_no", name="uq_invoice_line_invoice_no"),
     # The unit price as shown, exact decimal text (a metered unit price keeps up to 6 decimals); NULL on
     # lines written before revision 0002, which show unit_price_minor.
@@ -432,7 +438,7 @@ closed_period_table = Table(
     Column("closed_at", DateTime, nullable=False),
     Column("seats_cancelled", Integer, default=0, nullable=False),
     Column("invoice_id", Integer, ForeignKey("invoice.id")),
-    Column("total_minor", Integer, default=0, nullable=False),
+    Column("total_minor", Big, default=0, nullable=False),
     Column("plan_id", Integer, ForeignKey("plan.id")),  # in force on the period's last day
     UniqueConstraint("account_id", "period_start", name="uq_closed_period_account_start"),
 )
@@ -520,7 +526,7 @@ plan_allowance_table = Table(
     "plan_allowance", metadata,
     Column("plan_id", Integer, ForeignKey("plan.id"), primary_key=True),
     Column("meter_id", Integer, ForeignKey("meter.id"), primary_key=True),
-    Column("quantity", Integer, nullable=False),
+    Column("quantity", Big, nullable=False),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
 )
 
@@ -559,7 +565,7 @@ usage_record_table = Table(
     Column("id", Integer, primary_key=True),
     Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
     Column("meter_id", Integer, ForeignKey("meter.id"), nullable=False),
-    Column("quantity", Integer, nullable=False),
+    Column("quantity", Big, nullable=False),
     Column("at", DateTime, nullable=False),
     Column("external_id", String(200), unique=True),  # a repeated id is ignored
     Column("recorded_at", DateTime, nullable=False),
