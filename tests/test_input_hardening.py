@@ -5,7 +5,7 @@ an import's audit trail and progress bar."""
 from __future__ import annotations
 
 import pytest
-from support import one_error_line
+from support import one_error_line, process_env
 
 NOW = "2026-11-16T10:00:00Z"
 
@@ -281,3 +281,106 @@ def test_a_usage_import_row_out_of_bounds_names_the_row_and_writes_nothing(acme)
     path.write_text("account,meter,quantity,at,id\nacme,sms,1e3,,a\n")
     assert acme("usage", "import", str(path)).code == 2
     assert acme.json("log", "--action", "usage.record") == []
+
+
+# 12. Smaller: control characters in CSV rows, the import's audit trail, the progress bar, and
+#     `cycle show` of periods that ended but are not closed yet.
+
+@pytest.mark.parametrize("cell", ["Bea\x1b[31m", "Bea\x00", '"Bea\nBo"', "Bea\x7f", '"Bea\rBo"'])
+def test_a_csv_row_with_a_control_character_is_refused_naming_the_row(acme, cell):
+    users = acme.folder / "users.csv"
+    users.write_bytes(("email,name\nbea@example.com,Bea\ncy@example.com," + cell + "\n").encode())
+    result = acme("user", "import", "acme", str(users))
+    assert result.code == 2
+    line = one_error_line(result.err, result.out)
+    assert "row 3" in line and "'name'" in line and "control character" in line
+    usage = acme.folder / "usage.csv"
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.05")
+    usage.write_bytes(("account,meter,quantity,at,id\nacme,sms,1,,a\nacme,sms,2,," + cell + "\n").encode())
+    result = acme("usage", "import", str(usage))
+    assert result.code == 2 and "row 3" in one_error_line(result.err, result.out)
+    pairs = acme.folder / "pairs.csv"
+    pairs.write_bytes(("email,licence\nana@example.com,base\nana@example.com," + cell + "\n").encode())
+    result = acme("assign", "acme", "--from-csv", str(pairs))
+    assert result.code == 2 and "row 3" in one_error_line(result.err, result.out)
+    assert emails(acme) == ["ana@example.com"]
+    assert acme.json("log", "--action", "usage.record") == [] and acme.json("log", "--action", "assign") == []
+
+
+def test_a_user_import_records_every_address_so_who_added_whom_is_in_the_log(acme):
+    users = acme.folder / "users.csv"
+    added = [f"u{i:03d}@example.com" for i in range(120)]
+    users.write_text("email\n" + "".join(f"{e}\n" for e in added))
+    acme.ok("user", "import", "acme", str(users), operator="olivia")
+    events = acme.json("log", "--action", "user.add")
+    imported = [e for e in events if e["operator"] == "olivia"]
+    listed = [email for e in imported for email in e["details"]["users"]]
+    assert sorted(listed) == added  # u119 as well, not only the first 50
+
+
+def test_a_sync_records_every_address_it_adds(acme):
+    export = acme.folder / "directory.csv"
+    added = [f"s{i:03d}@example.com" for i in range(75)]
+    export.write_text("email\n" + "".join(f"{e}\n" for e in ["ana@example.com", *added]))
+    acme.ok("sync", "acme", str(export))
+    [event] = [e for e in acme.json("log", "--action", "user.add") if e["details"].get("sync")]
+    assert sorted(event["details"]["users"]) == added
+
+
+def _on_a_terminal(cli, args):
+    """`seatctl ARGS` as a real process whose stderr is a terminal (a pseudo-terminal): (exit, stdout,
+    what the terminal showed)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "seatctl", *args], stdout=subprocess.PIPE, stderr=follower,
+                              env=process_env({**cli.env(), "COLUMNS": "100", "TERM": "xterm"}), timeout=120,
+                              cwd=cli.folder)
+    finally:
+        os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return done.returncode, done.stdout.decode(), shown.decode(errors="replace")
+
+
+def test_imports_show_a_progress_bar_on_a_terminal_and_nothing_extra_when_piped(acme, process):
+    users = acme.folder / "users.csv"
+    users.write_text("email\n" + "".join(f"p{i}@example.com\n" for i in range(300)))
+    code, out, shown = _on_a_terminal(acme, ["user", "import", "acme", str(users)])
+    assert code == 0 and out == "Imported 300 users into 'acme' (0 already there).\n"
+    assert "checking 300 rows" in shown and "━" in shown  # Rich's bar, drawn on the terminal
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.05")
+    usage = acme.folder / "usage.csv"
+    usage.write_text("account,meter,quantity,at,id\nacme,sms,5,,a\nacme,sms,7,,b\n")
+    code, out, shown = _on_a_terminal(acme, ["usage", "import", str(usage)])
+    assert code == 0 and "recording 2 usage rows" in shown and "━" in shown
+    # piped: the summary line alone, nothing on stderr
+    again = acme.folder / "more.csv"
+    again.write_text("email\n" + "".join(f"q{i}@example.com\n" for i in range(50)))
+    piped = process(["user", "import", "acme", str(again)], acme.env())
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "Imported 50 users into 'acme' (0 already there).\n", "")
+
+
+def test_cycle_show_projects_the_periods_that_ended_but_are_not_closed_yet(acme):
+    acme.ok("assign", "acme", "ana@example.com", "base")
+    later = "2027-01-02T09:00:00Z"  # November and December ended; nothing has closed them
+    shown = acme.json("cycle", "show", "acme", now=later)
+    assert shown["due"] is True
+    assert (shown["period_start"], shown["period_end"]) == ("2027-01-01", "2027-02-01")
+    due = [(p["period_start"], p["period_end"], p["invoice_total"]) for p in shown["due_periods"]]
+    assert due == [("2026-11-01", "2026-12-01", "30.00"), ("2026-12-01", "2027-01-01", "30.00")]
+    closed = acme.json("cycle", "close", "--dry-run", now=later, operator="cron")
+    assert [(r["period_start"], r["period_end"], r["total"]) for r in closed] == due
+    assert acme.json("cycle", "show", "acme", now="2026-11-20T09:00:00Z")["due_periods"] == []

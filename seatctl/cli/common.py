@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -151,6 +152,27 @@ class Ledger:
         from seatctl.ops.write import transaction
 
         return transaction(self.engine, lambda session: fn(session, self.actor(session), self.books(session)))
+
+
+@contextlib.contextmanager
+def steps(description: str, total: int) -> Iterator[Callable[[str], None]]:
+    """A Rich progress bar of `total` steps on a terminal (drawn on stderr, gone when done); nothing at
+    all when stderr is piped. Yields `step(next_description)`, called as each step ends."""
+    if not sys.stderr.isatty():
+        yield lambda _next: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def step(following: str) -> None:
+            bar.update(task, advance=1, description=following)
+            bar.refresh()
+
+        yield step
 
 
 def one_line(text: str) -> str:

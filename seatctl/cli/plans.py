@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Group, Ledger, renders
+from seatctl.cli.common import FormatOpt, Group, Ledger, renders, steps
 
 if TYPE_CHECKING:
     from seatctl.cli.render import Output
@@ -153,11 +153,14 @@ def usage_import(
     from seatctl.errors import UsageError
     from seatctl.ops import metering
 
-    items = metering.read_usage_csv(file)
-    if not items:
-        raise UsageError(f"'{file}' has no rows", "Add rows below the header account,meter,quantity,at,id")
-    lg = Ledger()
-    result = lg.write(lambda s, a, b: metering.record_usage(s, items, actor=a, now=lg.now, books=b))
+    with steps(f"reading {file}", 2) as step:  # a progress bar on a terminal, nothing when piped
+        items = metering.read_usage_csv(file)
+        if not items:
+            raise UsageError(f"'{file}' has no rows", "Add rows below the header account,meter,quantity,at,id")
+        step(f"recording {len(items):,} usage rows")
+        lg = Ledger()
+        result = lg.write(lambda s, a, b: metering.record_usage(s, items, actor=a, now=lg.now, books=b))
+        step("done")
     return Output(obj=result, message=f"Imported {result['recorded']} usage rows "
                                       f"({result['ignored']} already recorded, ignored).")
 

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seatctl.cli.common import FormatOpt, Group, Ledger, renders
+from seatctl.cli.common import FormatOpt, Group, Ledger, renders, steps
 
 if TYPE_CHECKING:
     from seatctl.cli.render import Output
@@ -61,12 +61,17 @@ def import_(
     from seatctl.rules.csvfile import read_csv
     from seatctl.rules.emails import parse_user_rows
 
-    rows = parse_user_rows(read_csv(file, ("email",), ("name", "role")))
-    if not rows:
-        raise UsageError(f"'{file}' has no rows", "Add rows below the header email,name,role")
-    lg = Ledger()
-    _, added, already = lg.write(lambda s, a, b: ledger.add_users(s, slug=account, rows=rows, actor=a,
-                                                                  now=lg.now, books=b, skip_existing=True))
+    with steps(f"reading {file}", 3) as step:  # a progress bar on a terminal, nothing when piped
+        raw = read_csv(file, ("email",), ("name", "role"))
+        step(f"checking {len(raw):,} rows")
+        rows = parse_user_rows(raw)
+        if not rows:
+            raise UsageError(f"'{file}' has no rows", "Add rows below the header email,name,role")
+        step(f"adding {len(rows):,} users to '{account}'")
+        lg = Ledger()
+        _, added, already = lg.write(lambda s, a, b: ledger.add_users(s, slug=account, rows=rows, actor=a,
+                                                                      now=lg.now, books=b, skip_existing=True))
+        step("done")
     return Output(obj={"account": account, "added": len(added), "unchanged": len(already)},
                   message=f"Imported {len(added)} users into '{account}' ({len(already)} already there).")
 

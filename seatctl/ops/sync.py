@@ -367,7 +367,7 @@ def _apply(session: Session, account: Account, plan: _Plan, result: SyncResult, 
         new_ids = {email: uid for uid, email in conn.execute(select(_U.id, _U.email).where(
             _U.account_id == account.id, _U.created_at == now)) if email in fresh}
         emails = [w.email for w in plan.adds]
-        event("user.add", quantity=len(emails), users=emails[:50], count=len(emails), sync=True)
+        event("user.add", quantity=len(emails), users=emails, count=len(emails), sync=True)  # every address
     if plan.updates:
         conn.execute(update(app_user_table).where(_U.id == bindparam("uid")).values(
             name=bindparam("v_name"), role=bindparam("v_role")),

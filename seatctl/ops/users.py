@@ -35,7 +35,7 @@ def add_users(session: Session, *, slug: str, rows: list[UserRow], actor: Actor,
              "created_at": now} for r in fresh
         ])
         audit.record(session, at=now, operator=actor.name, action="user.add", account_id=account.id,
-                     quantity=len(fresh), users=[r.email for r in fresh][:50], count=len(fresh))
+                     quantity=len(fresh), users=[r.email for r in fresh], count=len(fresh))  # every address
     return account, [r.email for r in fresh], already
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from pathlib import Path
 
 from seatctl.errors import NotFound, UsageError
@@ -34,6 +35,10 @@ def read_csv(path: str, required: tuple[str, ...], optional: tuple[str, ...] = (
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(row.values()):
             continue
+        for column, value in row.items():
+            if any(unicodedata.category(ch) == "Cc" for ch in value):
+                raise UsageError(f"row {number} of '{path}': column '{column}' holds a control character",
+                                 "Remove it (escape codes, NUL, line breaks inside a cell) and try again")
         row["_row"] = str(number)
         rows.append(row)
     return rows
