@@ -384,3 +384,114 @@ def test_cycle_show_projects_the_periods_that_ended_but_are_not_closed_yet(acme)
     closed = acme.json("cycle", "close", "--dry-run", now=later, operator="cron")
     assert [(r["period_start"], r["period_end"], r["total"]) for r in closed] == due
     assert acme.json("cycle", "show", "acme", now="2026-11-20T09:00:00Z")["due_periods"] == []
+
+
+# Hypothesis: every generated number is accepted with the right amount, or refused with exit 2 and no
+# change (SPEC §8 bounds).
+
+from decimal import Decimal  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NUMBERS = st.one_of(
+    st.integers(-10, 1_000_010).map(str),
+    st.integers(-10**25, 10**25).map(str),
+    st.sampled_from(["0", "1", "1000000", "1000001", "999999999999", "1000000000000", "1000000000001",
+                     "9223372036854775807", "00042", " 7 ", "+5", "-0", "1_000", "1e3", "1.0", "٥", "５", "0x10", ""]),
+    st.from_regex(r"[0-9+\-., eE_]{1,14}", fullmatch=True),
+)
+_PRICES = st.one_of(
+    st.decimals(min_value=0, max_value=10**10, allow_nan=False, allow_infinity=False, places=7).map(str),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.from_regex(r"[0-9+\-., eE€$]{1,14}", fullmatch=True),
+    st.sampled_from(["12", "12.50", ".5", "7.", "0.000001", "0.0000001", "999999999.999999", "1000000000", "1e3",
+                     "2E+1", "1,000", "€5", "-1", ""]),
+)
+_SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _whole_or_none(text, low, high):
+    """The oracle: ASCII digits only (blanks around allowed), within [low, high]."""
+    stripped = text.strip()
+    if not stripped or any(c not in "0123456789" for c in stripped):
+        return None
+    value = int(stripped)
+    return value if low <= value <= high else None
+
+
+def _price_or_none(text):
+    import re
+
+    found = re.fullmatch(r"([0-9]*)(?:\.([0-9]*))?", text.strip())
+    if not found or not any(c.isdigit() for c in text) or len(found.group(2) or "") > 6 \
+            or len((found.group(1) or "").lstrip("0")) > 9:
+        return None
+    return Decimal(text.strip())
+
+
+@_SLOW
+@given(text=_NUMBERS)
+def test_any_seat_quantity_is_bought_exactly_or_refused(acme, text):
+    expected = _whole_or_none(text, 1, 1_000_000)
+    result = acme("buy", "acme", "base", "--quote", "--format", "json", "--", text)
+    if expected is None:
+        assert result.code == 2, (text, result.code, result.err)
+        one_error_line(result.err, result.out)
+    else:
+        assert result.code == 0, (text, result.err)
+        assert result.json()["quantity"] == expected and result.json()["status"] == "quote"
+
+
+@_SLOW
+@given(text=_NUMBERS)
+def test_any_minimum_is_set_exactly_or_refused(acme, text):
+    """On a peak account (a minimum there buys no seats, so a million is cheap to set)."""
+    if "peak" not in [a["slug"] for a in acme.json("account", "list")]:
+        acme.ok("account", "add", "peak", "--name", "Peak", "--mode", "peak", "--anchor", "2026-11-01")
+    before = acme.json("account", "show", "peak"), len(acme.json("log"))
+    expected = _whole_or_none(text, 0, 1_000_000)
+    result = acme("account", "set-min", "peak", f"voip={text}")
+    if expected is None:
+        assert result.code == 2, (text, result.code, result.err)
+        assert (acme.json("account", "show", "peak"), len(acme.json("log"))) == before
+    else:
+        assert result.code == 0, (text, result.err)
+        shown = acme.json("account", "show", "peak")
+        now = shown["minimums"].get("voip", 0)
+        pending = (shown["pending"] or {}).get("minimums", {}).get("voip")
+        assert expected in (now, pending), (text, shown)
+
+
+@_SLOW
+@given(text=_NUMBERS)
+def test_any_usage_quantity_is_recorded_exactly_or_refused(acme, text):
+    if not acme.json("meter", "list"):
+        acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "0.000001")
+    expected = _whole_or_none(text, 0, 10**12)
+    today = ("--from", "2026-11-16", "--to", "2026-11-16")
+    before = acme.json("report", "consumption", "--account", "acme", *today)
+    used = sum(r["used"] for r in before)
+    result = acme("usage", "record", "acme", "sms", "--", text)
+    after = acme.json("report", "consumption", "--account", "acme", *today)
+    if expected is None:
+        assert result.code == 2, (text, result.code, result.err)
+        assert after == before
+    else:
+        assert result.code == 0, (text, result.err)
+        assert sum(r["used"] for r in after) == used + expected
+
+
+@_SLOW
+@given(text=_PRICES)
+def test_any_price_is_stored_exactly_or_refused(acme, text):
+    expected = _price_or_none(text)
+    before = acme.json("licence", "list"), len(acme.json("log"))
+    result = acme("licence", "set-price", "gsm", "--monthly", text)
+    if expected is None:
+        assert result.code == 2, (text, result.code, result.err)
+        assert (acme.json("licence", "list"), len(acme.json("log"))) == before
+    else:
+        assert result.code == 0, (text, result.err)
+        [gsm] = [r for r in acme.json("licence", "list") if r["code"] == "gsm"]
+        assert Decimal(gsm["monthly"]) == expected

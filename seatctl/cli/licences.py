@@ -20,11 +20,11 @@ Tiers = Annotated[str | None, typer.Option("--tiers", metavar="TIERS",
 AnnualTiers = Annotated[str | None, typer.Option("--annual-tiers", metavar="TIERS", help="Annual tiers, same syntax.")]
 TierMode = Annotated[str | None, typer.Option("--tier-mode", metavar="volume|graduated",
                                               help="How tiers add up (required with tiers).")]
-Block = Annotated[int | None, typer.Option("--block", metavar="N", help="Bill quantities in whole blocks of N seats.")]
+Block = Annotated[str | None, typer.Option("--block", metavar="N", help="Bill quantities in whole blocks of N seats.")]
 
 
 def _prices(monthly: str | None, annual: str | None, tiers: str | None, annual_tiers: str | None,
-            tier_mode: str | None, block: int | None) -> "list[PriceInput]":
+            tier_mode: str | None, block: str | None) -> "list[PriceInput]":
     from seatctl.errors import UsageError
     from seatctl.ops.catalogue import PriceInput
     from seatctl.rules.pricing import build

@@ -115,7 +115,7 @@ def meter_list(fmt: FormatOpt = None) -> "Output":
 def usage_record(
     account: Annotated[str, typer.Argument(help="Account slug.")],
     meter: Annotated[str, typer.Argument(help="Meter code.")],
-    quantity: Annotated[int, typer.Argument(help="Units used (a whole number from 0 to 10^12).")],
+    quantity_text: Annotated[str, typer.Argument(metavar="QUANTITY", help="Units used (a whole number from 0 to 10^12).")],
     at: Annotated[str | None, typer.Option("--at", metavar="TIME", help="When, ISO-8601 (default: now).")] = None,
     id_: Annotated[str | None, typer.Option("--id", metavar="ID",
                                             help="Unique id (across the ledger): a repeat is ignored.")] = None,
@@ -130,7 +130,7 @@ def usage_record(
     from seatctl.ops import metering
     from seatctl.rules import bounds
 
-    bounds.usage(quantity)  # a usage error before the ledger is read
+    quantity = bounds.usage(quantity_text)  # a usage error before the ledger is read
     lg = Ledger()
     item = metering.UsageInput(account, meter, quantity, clock.parse_instant(at) if at else None, id_)
     result = lg.write(lambda s, a, b: metering.record_usage(s, [item], actor=a, now=lg.now, books=b))

@@ -49,7 +49,7 @@ def status(
 def buy(
     account: Annotated[str, typer.Argument(help="Account slug.")],
     licence: Annotated[str, typer.Argument(help="Licence code.")],
-    quantity: Annotated[int, typer.Argument(help="Seats to buy (1 to 1,000,000).")],
+    quantity_text: Annotated[str, typer.Argument(metavar="QUANTITY", help="Seats to buy (1 to 1,000,000).")],
     quote: Annotated[bool, typer.Option("--quote", help="Show the charge; buy nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when piped).")] = False,
     request_id: Annotated[str | None, typer.Option("--request-id", metavar="KEY",
@@ -68,7 +68,7 @@ def buy(
     from seatctl.rules import bounds
 
     # Usage errors first (SPEC §8: usage, permission, not found, rule), before the ledger is read.
-    bounds.seats(quantity, hint=f"Buy 1 to 1,000,000 seats, e.g. seatctl buy {account} {licence} 1")
+    quantity = bounds.seats(quantity_text, hint=f"Buy 1 to 1,000,000 seats, e.g. seatctl buy {account} {licence} 1")
     if not quote and not yes and not sys.stdin.isatty():
         raise UsageError("buy needs confirmation and standard input is not a terminal",
                          "Add --yes to buy without asking")

@@ -142,7 +142,7 @@ def format_tiers(tiers: tuple[Tier, ...]) -> str:
     return ",".join(out)
 
 
-def build(price: str | None, tiers: str | None, mode: str | None, block: int | None, *,
+def build(price: str | None, tiers: str | None, mode: str | None, block: int | str | None, *,
           upto_limit: int = bounds.MAX_SEATS) -> Schedule:
     """A schedule from command-line words: a flat price or tiers (then a mode is required)."""
     if block is not None:
