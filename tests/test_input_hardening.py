@@ -97,6 +97,16 @@ def test_an_unknown_name_in_a_closed_account_is_not_found(acme, args):
     one_error_line(result.err, result.out)
 
 
+def test_a_sync_naming_an_unknown_licence_for_a_closed_account_is_not_found(acme):
+    acme.ok("account", "close", "acme")
+    export = acme.folder / "directory.csv"
+    export.write_text("email,licences\nana@example.com,nope\n")
+    result = acme("sync", "acme", str(export))
+    assert result.code == 3, result.err
+    export.write_text("email,licences\nana@example.com,base\n")
+    assert acme("sync", "acme", str(export)).code == 4
+
+
 def test_a_known_name_in_a_closed_account_is_refused(acme):
     acme.ok("account", "close", "acme")
     for args in [("assign", "acme", "ana@example.com", "base"), ("release", "acme", "ana@example.com", "base"),
@@ -269,6 +279,21 @@ def test_the_bounds_themselves_are_accepted(acme):
     assert quote["quantity"] == 1000000
     close = acme.json("cycle", "close", now="2026-12-01T02:00:00Z", operator="cron")
     assert close[0]["account"] == "acme"
+
+
+def test_usage_that_would_bill_beyond_any_real_amount_is_refused_and_closes_keep_working(acme):
+    acme.ok("meter", "add", "sms", "--name", "SMS", "--unit-price", "10")
+    acme.ok("usage", "record", "acme", "sms", str(10**12), "--id", "a")  # 10^13: the most a line may bill
+    result = acme("usage", "record", "acme", "sms", "1", "--id", "b")
+    assert result.code == 4 and "would bill more than" in one_error_line(result.err, result.out)
+    acme.ok("meter", "add", "gold", "--name", "Gold", "--unit-price", "999999999")
+    assert acme("usage", "record", "acme", "gold", str(10**12), "--id", "c").code == 4
+    assert [r["used"] for r in acme.json("report", "consumption", "--account", "acme", "--from", "2026-11-01",
+                                         "--to", "2026-11-30")] == [10**12]
+    [closed] = acme.json("cycle", "close", now="2026-12-01T02:00:00Z", operator="cron")
+    assert closed["account"] == "acme"
+    lines = acme.json("invoice", "show", closed["invoice"])["lines"]
+    assert [line["amount"] for line in lines if line["meter"] == "sms"] == ["10000000000000.00"]
 
 
 def test_a_usage_import_row_out_of_bounds_names_the_row_and_writes_nothing(acme):

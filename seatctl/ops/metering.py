@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from seatctl import clock
 from seatctl.errors import Refused, SeatctlError, UsageError
-from seatctl.ops.catalogue import find_meter
+from seatctl.ops.catalogue import find_meter, meter_schedule
 from seatctl.ops.lookup import period_start_at
 from seatctl.ops.write import for_write, require_open
 from seatctl.rules import bounds
@@ -18,7 +20,7 @@ from seatctl.rules.books import Books
 from seatctl.rules.csvfile import read_csv
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
-from seatctl.store.tables import Account, UsageRecord
+from seatctl.store.tables import Account, Meter, UsageRecord
 
 
 @dataclass
@@ -41,6 +43,7 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
     known = set(session.exec(select(UsageRecord.external_id).where(col(UsageRecord.external_id).in_(ids))).all()) \
         if ids else set()
     accounts: dict[str, Account] = {}
+    meters: dict[int, Meter] = {}
     rows: list[dict[str, object]] = []
     quantities: list[int] = []
     ignored = 0
@@ -71,9 +74,11 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
                           f"Periods close at their end; the current one began {account.period_start}")
         if item.external_id:
             known.add(item.external_id)
+        meters[meter.id or 0] = meter
         quantities.append(item.quantity)
         rows.append({"account_id": account.id, "meter_id": meter.id, "quantity": item.quantity, "at": at,
                      "external_id": item.external_id, "recorded_at": now, "recorded_by": actor.name})
+    _within_bill_bound(session, accounts, meters, rows)
     if rows:
         session.execute(insert(UsageRecord), rows)
         for account in accounts.values():
@@ -85,6 +90,27 @@ def record_usage(session: Session, items: list[UsageInput], *, actor: Actor, now
                 audit.record(session, at=now, operator=actor.name, action="usage.record", account_id=account.id,
                              units=sum(mine), records=len(mine))
     return {"recorded": len(rows), "ignored": ignored}
+
+
+def _within_bill_bound(session: Session, accounts: dict[str, Account], meters: dict[int, Meter],
+                       rows: list[dict[str, Any]]) -> None:
+    """Refuse usage that would make a meter's use in the account's current period bill more than
+    `bounds.MAX_BILL` (before allowances): each record is at most 10^12 units, but their sum times a
+    unit price could otherwise overflow the invoice's 64-bit amount and fail that period's close for
+    good."""
+    added: dict[tuple[int, int], int] = defaultdict(int)
+    for row in rows:
+        added[(row["account_id"], row["meter_id"])] += row["quantity"]
+    by_id = {account.id: account for account in accounts.values()}
+    for (account_id, meter_id), quantity in sorted(added.items()):
+        account = by_id[account_id]
+        so_far = session.exec(select(func.sum(UsageRecord.quantity)).where(
+            UsageRecord.account_id == account_id, UsageRecord.meter_id == meter_id,
+            col(UsageRecord.at) >= period_start_at(account))).one()
+        meter = meters[meter_id]
+        if meter_schedule(meter).price(int(so_far or 0) + quantity) > bounds.MAX_BILL:
+            raise Refused(f"'{meter.code}' usage in account '{account.slug}' this period would bill more than "
+                          f"{bounds.MAX_BILL:,}", "Check the quantities: this is far beyond any real use")
 
 
 def read_usage_csv(path: str) -> list[UsageInput]:

@@ -23,7 +23,7 @@ from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.orders import buy as request_purchase
 from seatctl.ops.orders import confirm_purchase, quote_draft, quote_total
 from seatctl.ops.waitlist import Request
-from seatctl.ops.write import for_write
+from seatctl.ops.write import for_write, require_open
 from seatctl.rules.books import Books
 from seatctl.rules.directory import Export, default_role
 from seatctl.rules.money import format_minor
@@ -125,7 +125,7 @@ def sync(session: Session, *, slug: str, export: Export, remove_missing: bool = 
     """Plan and (unless `dry_run`) apply. Lacking seats without `buy` or `wait`: Refused (exit 4),
     raised, or for a dry run returned in `refusal` with the plan."""
     actor.require("operator", "sync users and seats")
-    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not dry_run)
+    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not dry_run, allow_closed=True)
     assert account.id is not None
     session.flush()
     conn = session.connection()
@@ -135,6 +135,7 @@ def sync(session: Session, *, slug: str, export: Export, remove_missing: bool = 
         if code not in licences:
             where = f"; or fix licence_map in profile '{export.profile}'" if export.profile else ""
             raise NotFound(f"row {row} of '{export.source}': no licence type '{code}'", f"See: seatctl licence list{where}")
+    require_open(account)  # after every name: not found (3) wins over a rule (4)
     code_of = {lid: code for code, (lid, _) in licences.items()}
     users, held, waiting, free = _read(session, account)
     plan = _plan(export, users, held, waiting, free, code_of, licences, account, remove_missing)

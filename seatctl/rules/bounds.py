@@ -25,6 +25,9 @@ MAX_SEATS = 1_000_000
 MAX_USAGE = 10**12
 PRICE_DIGITS = 9  # digits before the point: a price is below 10^9
 PRICE_DECIMALS = 6
+# What one metered line may bill in a period (in major units): far above any real use, far below what
+# overflows a 64-bit amount in minor units. Usage beyond it is refused when it is recorded.
+MAX_BILL = 10**13
 
 _WHOLE = re.compile(r"[0-9]+")
 _PRICE = re.compile(r"(?=\.?[0-9])([0-9]*)(?:\.([0-9]*))?")
