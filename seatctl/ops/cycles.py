@@ -383,8 +383,11 @@ def _translated() -> Iterator[None]:
     """A locked or unusable ledger as the error `db.write` gives."""
     try:
         yield
-    except exc.OperationalError as err:
-        raise db._translate(err) from err
+    except exc.DBAPIError as err:
+        translated = db._faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
 
 
 def _close_account(ex: Executor, account_id: int, *, now: datetime, books: Books, actor: Actor,
