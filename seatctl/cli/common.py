@@ -17,6 +17,8 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy import Engine
     from sqlmodel import Session
     from typer._click import Context, HelpFormatter  # the Click that Typer bundles (typer.Context derives from it)
@@ -151,7 +153,11 @@ class Ledger:
         are kept)."""
         from seatctl.ops.write import transaction
 
-        return transaction(self.engine, lambda session: fn(session, self.actor(session), self.books(session)))
+        def work(session: Session, at: datetime) -> T:
+            self.now = at  # time never runs backwards: within the clock skew, the ledger's latest instant
+            return fn(session, self.actor(session), self.books(session))
+
+        return transaction(self.engine, work, now=self.now)
 
 
 def one_line(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import exc, text
 from sqlmodel import Session
@@ -175,6 +176,7 @@ def run_checks(session: Session) -> list[Check]:
         ORDER BY ac.slug, u.email, l.code"""),
         lambda r: f"'{r[1]}' waits for '{r[2]}' in '{r[0]}' but {r[3]}",
         "every waiting request is an active user's, in an open account, for a licence they do not hold"))
+    checks.append(_guarded("time_runs_forward", session, lambda: _time_runs_forward(session, dialect)))
     checks.append(_guarded("every_change_has_event", session, lambda: _every_change_has_event(session)))
     checks.append(_guarded("append_only", session, lambda: _append_only(session, dialect)))
     return checks
@@ -196,3 +198,30 @@ def _every_change_has_event(session: Session) -> Check:
             problems.append(f"{rows} {what} but {counts.get(action, 0)} '{action}' events")
     return Check("every_change_has_event", "FAIL" if problems else "ok",
                  "; ".join(problems) or "invoices, closes, purchases and assignments all have their events")
+
+
+def _time_runs_forward(session: Session, dialect: str) -> Check:
+    """Events in the order they were written (id), and invoices in number order per series, never go
+    back in time (SPEC §8). SQLite writes one transaction at a time, so any step back is a fault. On
+    PostgreSQL, writes to different accounts run side by side and take their ids and numbers in commit
+    order, so a step back within the clock skew tolerance (`clock.SKEW`) is allowed there."""
+    from sqlalchemy import DateTime, func, select
+
+    from seatctl.clock import SKEW, instant_text
+    from seatctl.store.tables import event_table, invoice_table
+
+    tolerance = timedelta(0) if dialect == "sqlite" else SKEW
+    e, i = event_table.c, invoice_table.c
+    ev = select(e.id, e.at, func.lag(e.at, type_=DateTime).over(order_by=e.id).label("before")).subquery()
+    inv = select(i.number, i.issued_at, func.lag(i.issued_at, type_=DateTime).over(
+        partition_by=i.series, order_by=(i.year, i.seq)).label("before"),
+        func.lag(i.number).over(partition_by=i.series, order_by=(i.year, i.seq)).label("previous")).subquery()
+    problems = [f"event {n} at {instant_text(at)} follows one at {instant_text(before)}"
+                for n, at, before in session.execute(select(ev).where(ev.c.at < ev.c.before).order_by(ev.c.id))
+                if before - at > tolerance][:3]
+    problems += [f"{n} issued {instant_text(at)}, before {previous} ({instant_text(before)})"
+                 for n, at, before, previous in session.execute(
+                     select(inv).where(inv.c.issued_at < inv.c.before).order_by(inv.c.number))
+                 if before - at > tolerance][:3]
+    return Check("time_runs_forward", "FAIL" if problems else "ok",
+                 "; ".join(problems) or "events and invoice issue times never go back in time")

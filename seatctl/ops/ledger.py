@@ -124,6 +124,9 @@ def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -
     if revision != db.SCHEMA_REVISION:
         upgrade(conn)
     with Session(bind=conn) as session:
+        from seatctl import clock
+
+        now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
         present = settings.stored(session)
         if settings.COPIED in present:  # copied by an earlier init: only the schema changes
             copy = {}
