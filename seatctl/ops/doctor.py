@@ -178,6 +178,7 @@ def run_checks(session: Session) -> list[Check]:
         "every waiting request is an active user's, in an open account, for a licence they do not hold"))
     checks.append(_guarded("time_runs_forward", session, lambda: _time_runs_forward(session, dialect)))
     checks.append(_guarded("every_change_has_event", session, lambda: _every_change_has_event(session)))
+    checks.append(_guarded("grants", session, lambda: _grants(session, dialect)))
     checks.append(_guarded("append_only", session, lambda: _append_only(session, dialect)))
     return checks
 
@@ -225,3 +226,16 @@ def _time_runs_forward(session: Session, dialect: str) -> Check:
                  if before - at > tolerance][:3]
     return Check("time_runs_forward", "FAIL" if problems else "ok",
                  "; ".join(problems) or "events and invoice issue times never go back in time")
+
+
+def _grants(session: Session, dialect: str) -> Check:
+    """PostgreSQL: every registered operator's database role holds exactly the rights of its seatctl
+    role (SPEC §6), and PUBLIC none. SQLite has no grants: the file's permissions are the boundary."""
+    if dialect != "postgresql":
+        return Check("grants", "ok", "none on SQLite: the file's permissions are the boundary")
+    from seatctl.ops.operators import grant_drift
+
+    problems = grant_drift(session)
+    return Check("grants", "FAIL" if problems else "ok",
+                 "; ".join(problems) + ". Give them again: seatctl init" if problems
+                 else "every operator's database role holds exactly what its seatctl role needs")
