@@ -227,3 +227,55 @@ def test_backup_onto_a_dangling_symlink_is_refused_and_writes_nowhere(ledger: Pa
     line = _error(_run(ledger, "backup", str(link)), 2)
     assert "symbolic link" in line, line
     assert link.is_symlink() and not aim.exists()
+
+
+# --- a lost PostgreSQL connection ------------------------------------------------------------------
+
+def test_a_lost_postgresql_connection_is_exit_6_with_its_own_hint(ledger_pg: Seatctl) -> None:
+    """The server ends the session (pg_terminate_backend) while a purchase waits for the account's lock."""
+    import time
+
+    from sqlalchemy import create_engine, text
+    from support import spawn
+
+    cli = ledger_pg
+    add_account(cli)
+    admin = create_engine(cli.location("postgres"))
+    try:
+        with admin.connect() as holder, admin.connect() as killer:
+            holder.execute(text("SELECT id FROM account WHERE slug = 'acme' FOR UPDATE"))  # the buy will wait here
+            child = spawn(["buy", "acme", "base", "1", "--yes"], {**cli.env("alice"), "SEATCTL_NOW": NOW})
+            try:
+                waiting = None
+                for _ in range(600):  # until the purchase waits on the lock (not a timing assertion: just a wait)
+                    waiting = killer.execute(text(
+                        "SELECT pid FROM pg_stat_activity WHERE usename = 'alice' AND wait_event_type = 'Lock'"
+                    )).scalar()
+                    killer.commit()
+                    if waiting or child.poll() is not None:
+                        break
+                    time.sleep(0.1)
+                assert waiting, child.communicate(timeout=60)
+                killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
+                killer.commit()
+                out, err = child.communicate(timeout=60)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+            holder.rollback()
+    finally:
+        admin.dispose()
+    result = subprocess.CompletedProcess(child.args, child.returncode, out, err)
+    line = _error(result, 6)
+    assert "connection to the database server was lost" in line and "nothing was written" in line, line
+    assert [row["total"] for row in cli.json("status", "acme")] == []  # the purchase left nothing
+
+
+@pytest.fixture
+def ledger_pg(cli: Seatctl) -> Seatctl:
+    if cli.backend != "postgresql":
+        pytest.skip("a PostgreSQL session ended by the server")
+    cli.now = NOW
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
+    return cli
