@@ -82,7 +82,7 @@ def test_an_operators_commands_and_the_close_they_trigger_still_work(pg: Seatctl
     pg.ok("usage", "record", "acme", "sms", "10", "--id", "u1", operator="olivia")
     assert pg.json("buy", "acme", "base", "1", "--yes", operator="olivia")["status"] == "pending"
     before = len(pg.json("invoice", "list"))
-    pg.ok("assign", "acme", "bo@example.com", "base", now=DEC_2, operator="olivia")  # closes November first
+    pg.ok("assign", "acme", "bo@example.com", "voip", now=DEC_2, operator="olivia")  # closes November first
     after = pg.json("invoice", "list", now=DEC_2)
     assert len(after) == before + 1 and after[-1]["kind"] == "renewal", after
     pg.ok("release", "acme", "ana@example.com", "base", now=DEC_2, operator="olivia")
