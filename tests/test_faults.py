@@ -212,6 +212,12 @@ def test_a_stored_quantity_whose_sum_overflows_is_a_refusal_not_a_bug(ledger: Pa
     assert "overflow" in line and "nothing was written" in line, line
 
 
+def test_a_number_past_the_databases_integers_is_a_usage_error_and_writes_nothing(ledger: Path) -> None:
+    events = _run(ledger, "log", "--format", "json").stdout
+    _error(_run(ledger, "usage", "record", "acme", "sms", str(10**23), "--id", "big"), 2)
+    assert _run(ledger, "log", "--format", "json").stdout == events
+
+
 # --- backup --------------------------------------------------------------------------------------
 
 def test_backup_into_a_missing_folder_says_so(ledger: Path, tmp_path: Path) -> None:

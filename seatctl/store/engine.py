@@ -150,7 +150,7 @@ def fault(err: BaseException) -> SeatctlError | None:
     orig = err.orig if isinstance(err, exc.DBAPIError) else err
     if isinstance(err, exc.StatementError) and not isinstance(err, exc.DBAPIError):
         orig = err.orig
-    if isinstance(orig, OverflowError):  # the SQLite driver cannot bind a Python int this large
+    if isinstance(orig, OverflowError) and "SQLite INTEGER" in str(orig):  # the driver cannot bind this int
         return _overflow()
     if isinstance(orig, sqlite3.Error):
         return _sqlite_fault(orig)
@@ -164,7 +164,7 @@ def fault(err: BaseException) -> SeatctlError | None:
 
 def _overflow() -> SeatctlError:
     return UsageError("a number is too large for the ledger (integer overflow); nothing was written",
-                      "Use a smaller quantity or amount (see the bounds: seatctl --help)")
+                      "Use a smaller quantity or amount")
 
 
 def _stored_overflow() -> SeatctlError:
