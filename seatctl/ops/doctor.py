@@ -30,7 +30,7 @@ class _Query:
     sql: str
     limit: int = 5
 
-    def __call__(self) -> list[tuple]:  # type: ignore[type-arg]
+    def __call__(self) -> list[tuple]:
         return [tuple(r) for r in self.session.execute(text(self.sql + f" LIMIT {self.limit}")).all()]
 
 
@@ -38,11 +38,11 @@ def _rows(session: Session, sql: str, limit: int = 5) -> _Query:
     return _Query(session, sql, limit)
 
 
-def _violations(name: str, query: _Query, describe: Callable[[tuple], str], ok: str) -> Check:  # type: ignore[type-arg]
+def _violations(name: str, query: _Query, describe: Callable[[tuple], str], ok: str) -> Check:
     return _guarded(name, query.session, lambda: _verdict(name, query(), describe, ok))
 
 
-def _verdict(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:  # type: ignore[type-arg]
+def _verdict(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:
     if not rows:
         return Check(name, "ok", ok)
     shown = "; ".join(describe(r) for r in rows[:5])

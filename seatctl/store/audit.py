@@ -32,7 +32,7 @@ def row(
 
 @functools.cache
 def _insert_event() -> Any:
-    return Event.__table__.insert()  # type: ignore[attr-defined]
+    return Event.__table__.insert()
 
 
 def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
@@ -55,7 +55,7 @@ def record(session: Session, **event: Any) -> None:
 def _latest_at() -> Any:
     from sqlalchemy import select
 
-    table = Event.__table__  # type: ignore[attr-defined]
+    table = Event.__table__
     return select(table.c.at).order_by(table.c.id.desc()).limit(1)
 
 
