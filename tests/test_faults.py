@@ -139,23 +139,29 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def test_a_full_disk_is_its_own_error_and_writes_nothing(ledger: Path, small_disk: Path) -> None:
     db = copy_ledger(ledger, small_disk / "ledger.db")
     seats = _seats(db)
-    filler = small_disk / "filler"
+    filler = _fill(small_disk, keep_pages=16)  # room for SQLite's shared memory, not for the purchase
+    line = _error(_run(db, "buy", "acme", "base", "5000", "--yes"), 6)
+    assert "disk" in line and "full" in line, line
+    filler.unlink()
+    assert _seats(db) == seats
+    assert _run(db, "doctor").returncode == 0
+
+
+def _fill(folder: Path, keep_pages: int) -> Path:
+    """Fill the disk of `folder`, then give back `keep_pages` pages of 4 KiB."""
+    filler = folder / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:  # fill the disk, then give back 16 pages: room for SQLite's shared memory, not for the purchase
+    try:
         written = 0
         while True:
             try:
                 written += os.write(fd, b"\0" * 4096)
             except OSError:
                 break
-        os.ftruncate(fd, written - 16 * 4096)
+        os.ftruncate(fd, written - keep_pages * 4096)
     finally:
         os.close(fd)
-    line = _error(_run(db, "buy", "acme", "base", "5000", "--yes"), 6)
-    assert "disk" in line and "full" in line, line
-    filler.unlink()
-    assert _seats(db) == seats
-    assert _run(db, "doctor").returncode == 0
+    return filler
 
 
 def _file_size_limit(limit: int) -> None:
@@ -219,6 +225,14 @@ def test_a_number_past_the_databases_integers_is_a_usage_error_and_writes_nothin
 
 
 # --- backup --------------------------------------------------------------------------------------
+
+def test_backup_onto_a_full_disk_names_that_disk_and_leaves_no_file(ledger: Path, small_disk: Path) -> None:
+    _fill(small_disk, keep_pages=4)
+    target = small_disk / "copy.db"
+    line = _error(_run(ledger, "backup", str(target)), 6)
+    assert str(target) in line and "full" in line and "no backup was written" in line, line
+    assert not target.exists()
+
 
 def test_backup_into_a_missing_folder_says_so(ledger: Path, tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "folder" / "copy.db"

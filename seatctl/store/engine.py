@@ -368,7 +368,12 @@ def backup(engine: Engine, location: Location, target: Path) -> Path:
                 dest.close()
         finally:
             raw.close()
-    except BaseException:
+    except BaseException as err:
         target.unlink(missing_ok=True)
+        code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+        if isinstance(err, sqlite3.Error) and code in (_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN):
+            where = "is full" if code == _SQLITE_FULL else f"cannot be written ({err})"
+            raise Busy(f"the disk holding '{target}' {where}; no backup was written",
+                       "Free some space there or choose another folder, then run the backup again") from None
         raise
     return target
