@@ -269,7 +269,8 @@ def test_a_lost_postgresql_connection_is_exit_6_with_its_own_hint(ledger_pg: Sea
                 waiting = None
                 for _ in range(600):  # until the purchase waits on the lock (not a timing assertion: just a wait)
                     waiting = killer.execute(text(
-                        "SELECT pid FROM pg_stat_activity WHERE usename = 'alice' AND wait_event_type = 'Lock'"
+                        "SELECT pid FROM pg_stat_activity WHERE usename = 'alice' AND wait_event_type = 'Lock' "
+                        "AND datname = current_database()"  # this worker's database: xdist runs others beside it
                     )).scalar()
                     killer.commit()
                     if waiting or child.poll() is not None:
