@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select  # more columns than sqlmodel.select types
 from sqlmodel import Session, select
 
 from seatctl.errors import NotFound
@@ -52,8 +53,8 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
         select(w.account_id, w.licence_id, func.count()).where(
             w.resolved_at.is_(None), in_accounts(w.account_id, ids)
         ).group_by(w.account_id, w.licence_id)).all()}
-    accounts: dict[int, Any] = {row[0]: row for row in session.exec(
-        select(a.id, a.slug, a.mode, a.plan_id, a.closed_at).where(in_accounts(a.id, ids))).all()}
+    accounts: dict[int, Any] = {row[0]: row for row in session.execute(
+        core_select(a.id, a.slug, a.mode, a.plan_id, a.closed_at).where(in_accounts(a.id, ids))).all()}
     included: dict[int, dict[int, int]] = {}
     i = plan_include_table.c
     for plan_id, licence_id, quantity in session.exec(select(i.plan_id, i.licence_id, i.quantity)).all():
@@ -91,7 +92,8 @@ def allowance_rows(session: Session, slug: str) -> list[dict[str, object]]:
     """This period's use of each metered service against the plan's allowance (for `status`; Core
     statements, like `status_rows`)."""
     a, u, p, w = account_table.c, usage_record_table.c, plan_table.c, plan_allowance_table.c
-    account: Any = session.exec(select(a.id, a.slug, a.plan_id, a.period_start, a.timezone).where(a.slug == slug)).first()
+    account: Any = session.execute(core_select(a.id, a.slug, a.plan_id, a.period_start, a.timezone)
+                                   .where(a.slug == slug)).first()
     if account is None:
         raise NotFound(f"no account '{slug}'", "See: seatctl account list")
     plan_code = None
