@@ -241,11 +241,12 @@ def _close(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: C
            automatic: bool, batched: bool = False) -> CloseRow:
     """Close the invoicing account's ended period, and its billed-via children's, in the caller's
     transaction: at most one invoice (renewal lines in advance, usage lines in arrears). `root` is
-    moved to its next period (as written). `batched` (the cron run): the writes go in a few round
-    trips on PostgreSQL (`Executor.batched`), unless waiting requests are seated (a Session's work)."""
+    moved to its next period (as written). `batched` (the cron run, whose transaction ends with the
+    close): on PostgreSQL the writes and the COMMIT go in a few round trips (`Executor.batched`),
+    unless waiting requests are seated (a Session's work)."""
     assert is_due(root, now)
     plan, members = plan_period(ex, root, now=now, books=books, catalogue=catalogue)
-    with ex.batched() if batched and not any(m.seat_waiting for m in plan.members) else nullcontext():
+    with ex.batched(commit=True) if batched and not any(m.seat_waiting for m in plan.members) else nullcontext():
         return _write_close(ex, root, plan, now=now, books=books, actor=actor, automatic=automatic)
 
 

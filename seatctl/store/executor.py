@@ -88,18 +88,24 @@ class Executor:
         self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     @contextmanager
-    def batched(self) -> Iterator[None]:
+    def batched(self, *, commit: bool = False) -> Iterator[None]:
         """PostgreSQL: the statements run inside are sent without waiting for each one's answer
         (psycopg's pipeline mode); a statement whose result is read (`first`, `rows`) waits for it and
         those before it, and the end of the block waits for the rest, so a write's round trips are a
         few instead of one a statement. `run` then returns no row count. Only the executor's own
-        statements may run inside (no Session). Elsewhere: nothing changes."""
+        statements may run inside (no Session). `commit`: the block ends the transaction, its COMMIT
+        sent with the last statements (the caller's SQLAlchemy transaction then ends with nothing
+        left to commit): row locks taken inside (the invoice counter's) are held one round trip less.
+        Elsewhere: nothing changes (the caller commits)."""
         if self.dialect.name != "postgresql":
             yield
             return
+        dbapi = self.conn.connection.dbapi_connection
         try:
-            with self.conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+            with dbapi.pipeline():  # type: ignore[union-attr]
                 yield
+                if commit:
+                    dbapi.commit()  # type: ignore[union-attr]
         except self.error as err:  # an error of a statement sent earlier, raised when its answer came
             raise exc.DBAPIError.instance("(pipeline)", None, err, self.error) from err
 
