@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc
 from sqlmodel import Session, col, select
 
+from seatctl import clock
 from seatctl.errors import Busy
 from seatctl.ops import waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
@@ -342,6 +343,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
     """The cron job: one transaction per account period (a dry run rolls back one big one)."""
     actor.require("billing", "close billing cycles")
     with db.read(engine) as session:
+        now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
         due = due_accounts(session, now=now, slug=slug)
     rows: list[CloseRow] = []
     catalogue = Catalogue()
@@ -422,16 +424,29 @@ def _checkpoints_apart(conn: Connection) -> Iterator[None]:
 
 @contextmanager
 def _translated(shared: bool = False) -> Iterator[None]:
-    """A locked or unusable ledger as the error `db.write` gives; on PostgreSQL, a connection lost in
-    the middle of the run (the server restarted, the session was terminated) as one line, exit 6."""
+    """A database or file fault as its error (`db.fault`). On PostgreSQL, a session lost in the middle
+    of the run (terminated, the server restarted, the network) says what the run leaves behind: the
+    periods closed before stay closed (each its own transaction), the rest needs a rerun."""
     try:
         yield
-    except exc.OperationalError as err:
-        if shared:
+    except exc.DBAPIError as err:
+        if shared and _lost(err):
             first = (str(err.orig).strip().splitlines() or ["the connection was closed"])[0]
             raise Busy(f"lost the connection to the ledger: {first}",
                        "Periods closed before stay closed; run seatctl cycle close again to close the rest") from err
-        raise db._translate(err) from err
+        translated = db._faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
+
+
+def _lost(err: exc.DBAPIError) -> bool:
+    """The session is gone: SQLAlchemy saw it, or the server said so (connection exception, admin or
+    crash shutdown), or psycopg found the connection closed (no SQLSTATE: the fast executor's
+    statements bypass SQLAlchemy's own check)."""
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    return err.connection_invalidated or (isinstance(err, exc.OperationalError) and (
+        sqlstate is None or sqlstate.startswith(("08", "57P"))))
 
 
 def _close_account(ex: Executor, account_id: int, *, now: datetime, books: Books, actor: Actor,

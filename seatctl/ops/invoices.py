@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.rules.books import Books
@@ -69,12 +69,15 @@ def write_invoice(ex: Executor, bill: Bill, *, books: Books, at: datetime, actor
     year = issue_year(at, books.timezone)
     seq, number = take_number(ex, series, year)
     draft = bill.draft
-    inserted = ex.first(q.invoice, {
+    values: dict[str, Any] = {
         "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
         "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
         "currency": currency or books.currency, "subtotal_minor": bill.subtotal_minor, "tax_minor": bill.tax_minor,
-        "total_minor": bill.total_minor, "credit_of": credit_of, "reason": reason,
-    }, insert=True)
+        "total_minor": bill.total_minor,
+    }
+    if credit_of is not None:  # only a credit note names these (on PostgreSQL only billing roles may write them)
+        values.update(credit_of=credit_of, reason=reason)
+    inserted = ex.first(q.invoice, values, insert=True)
     invoice_id = int(inserted[0])
     ex.many(q.lines, [{"invoice_id": invoice_id, "line_no": i, **line.row(books.digits)}
                       for i, line in enumerate(bill.lines, 1)])
@@ -141,7 +144,7 @@ def find(session: Session, number: str) -> Invoice:
 
 def lines_of(session: Session, invoice: Invoice) -> list[InvoiceLine]:
     return list(session.exec(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.line_no)
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(col(InvoiceLine.line_no))
     ).all())
 
 
@@ -159,7 +162,7 @@ def list_invoices(
     since: date | None = None, until: date | None = None,
 ) -> list[dict[str, object]]:
     """Invoices by number; --from/--to filter on the issue date (local to the ledger), inclusive."""
-    query = select(Invoice, Account.slug).join(Account, Account.id == Invoice.account_id)
+    query = select(Invoice, Account.slug).join(Account, col(Account.id) == Invoice.account_id)
     if account:
         acct = session.exec(select(Account).where(Account.slug == account)).first()
         if acct is None:
@@ -168,7 +171,7 @@ def list_invoices(
     if kind:
         query = query.where(Invoice.kind == kind)
     rows = []
-    for invoice, slug in session.exec(query.order_by(Invoice.year, Invoice.series, Invoice.seq)).all():
+    for invoice, slug in session.exec(query.order_by(col(Invoice.year), col(Invoice.series), col(Invoice.seq))).all():
         issued = local_date(invoice.issued_at, books.timezone)
         if (since and issued < since) or (until and issued > until):
             continue

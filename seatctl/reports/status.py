@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select  # more columns than sqlmodel.select types
 from sqlmodel import Session, select
 
 from seatctl.errors import NotFound
@@ -89,7 +90,8 @@ def allowance_rows(session: Session, slug: str) -> list[dict[str, object]]:
     """This period's use of each metered service against the plan's allowance (for `status`; Core
     statements, like `status_rows`)."""
     a, u, p, w = account_table.c, usage_record_table.c, plan_table.c, plan_allowance_table.c
-    account: Any = session.exec(select(a.id, a.slug, a.plan_id, a.period_start, a.timezone).where(a.slug == slug)).first()
+    account: Any = session.execute(core_select(a.id, a.slug, a.plan_id, a.period_start, a.timezone)
+                                   .where(a.slug == slug)).first()
     if account is None:
         raise NotFound(f"no account '{slug}'", "See: seatctl account list")
     plan_code = None
