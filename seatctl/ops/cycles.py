@@ -16,7 +16,7 @@ for the current period, as if nothing changed before its end. So what it announc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, exc
 from sqlmodel import Session, col, select
 
 from seatctl import clock
+from seatctl.errors import Busy
 from seatctl.ops import waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import write_invoice
@@ -238,12 +239,20 @@ def plan_period(ex: Executor, root: Any, *, now: datetime, books: Books, catalog
 # --- carrying a close out -------------------------------------------------------------------------
 
 def _close(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: Catalogue, actor: Actor,
-           automatic: bool) -> CloseRow:
+           automatic: bool, batched: bool = False) -> CloseRow:
     """Close the invoicing account's ended period, and its billed-via children's, in the caller's
     transaction: at most one invoice (renewal lines in advance, usage lines in arrears). `root` is
-    moved to its next period (as written)."""
+    moved to its next period (as written). `batched` (the cron run, whose transaction ends with the
+    close): on PostgreSQL the writes and the COMMIT go in a few round trips (`Executor.batched`),
+    unless waiting requests are seated (a Session's work)."""
     assert is_due(root, now)
     plan, members = plan_period(ex, root, now=now, books=books, catalogue=catalogue)
+    with ex.batched(commit=True) if batched and not any(m.seat_waiting for m in plan.members) else nullcontext():
+        return _write_close(ex, root, plan, now=now, books=books, actor=actor, automatic=automatic)
+
+
+def _write_close(ex: Executor, root: Any, plan: ClosePlan, *, now: datetime, books: Books, actor: Actor,
+                 automatic: bool) -> CloseRow:
     q = statements.close()
     end_at = plan.end_at
     for member in plan.members:
@@ -352,14 +361,47 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
                     progress(done, len(due))
             session.rollback()
         return rows
-    with _translated(), engine.connect() as conn, _checkpoints_apart(conn):
+    shared = engine.dialect.name == "postgresql"
+    q = statements.close()
+    with _translated(shared), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         ex = Executor(conn)
-        for done, (account_id, _) in enumerate(due, 1):
-            rows.extend(_close_account(ex, account_id, now=now, books=books, actor=actor, catalogue=catalogue))
-            if progress:
-                progress(done, len(due))
-    return rows
+        closed: list[list[CloseRow]] = []  # per due account, in the order of `due`
+        held: list[int] = []  # PostgreSQL: accounts another transaction held when this run came to them
+        ok = False
+        try:
+            for done, (account_id, _) in enumerate(due, 1):
+                rows, busy = _close_account(ex, account_id, now=now, books=books, actor=actor, catalogue=catalogue,
+                                            claim=q.claim if shared else q.lock)
+                closed.append(rows)
+                if busy:
+                    held.append(done - 1)
+                if progress:
+                    progress(done, len(due))
+            # What others held (another cron host, or an operator's write, closing it): wait for each, then
+            # close whatever they left due, so nothing due is left open when this run ends well.
+            for index in held:
+                rows, _ = _close_account(ex, due[index][0], now=now, books=books, actor=actor, catalogue=catalogue,
+                                         claim=q.claim_wait)
+                closed[index].extend(rows)
+            ok = True
+        finally:
+            if shared and any(closed):
+                with nullcontext() if ok else suppress(exc.SQLAlchemyError):  # failing: the first error is the one
+                    _flush(ex, due[next(i for i, rows in enumerate(closed) if rows)][0])
+    return [row for rows in closed for row in rows]
+
+
+def _flush(ex: Executor, account_id: int) -> None:
+    """PostgreSQL: the run's closes committed unsynced (each one atomic, seen by every other session at
+    once; only a crash of the server itself could lose the last ones). One synced commit at the end puts
+    them all on disk before the run reports them: commits are written to the log in order, so syncing
+    one syncs every one before it. The transaction locks a row the run closed, which writes to the log,
+    so its commit is synced (one that writes nothing would not be)."""
+    if ex.conn.invalidated or ex.conn.closed:
+        return
+    with ex.conn.begin():
+        ex.first(statements.close().flush, {"acct": account_id})
 
 
 @contextmanager
@@ -381,32 +423,53 @@ def _checkpoints_apart(conn: Connection) -> Iterator[None]:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
-    """A locked or unusable ledger as the error `db.write` gives."""
+def _translated(shared: bool = False) -> Iterator[None]:
+    """A database or file fault as its error (`db.fault`). On PostgreSQL, a session lost in the middle
+    of the run (terminated, the server restarted, the network) says what the run leaves behind: the
+    periods closed before stay closed (each its own transaction), the rest needs a rerun."""
     try:
         yield
     except exc.DBAPIError as err:
+        if shared and _lost(err):
+            first = (str(err.orig).strip().splitlines() or ["the connection was closed"])[0]
+            raise Busy(f"lost the connection to the ledger: {first}",
+                       "Periods closed before stay closed; run seatctl cycle close again to close the rest") from err
         translated = db._faulted(err)
         if translated is err:
             raise
         raise translated from err
 
 
+def _lost(err: exc.DBAPIError) -> bool:
+    """The session is gone: SQLAlchemy saw it, or the server said so (connection exception, admin or
+    crash shutdown), or psycopg found the connection closed (no SQLSTATE: the fast executor's
+    statements bypass SQLAlchemy's own check)."""
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    return err.connection_invalidated or (isinstance(err, exc.OperationalError) and (
+        sqlstate is None or sqlstate.startswith(("08", "57P"))))
+
+
 def _close_account(ex: Executor, account_id: int, *, now: datetime, books: Books, actor: Actor,
-                   catalogue: Catalogue) -> Iterator[CloseRow]:
+                   catalogue: Catalogue, claim: Any) -> tuple[list[CloseRow], bool]:
     """Each ended period of one account in a transaction of its own (oldest first), on one
-    connection kept for the whole run."""
+    connection kept for the whole run; `claim` reads and locks the account (`statements.close()`).
+    Returns the rows closed, and whether the account was held by another transaction (PostgreSQL's
+    `claim` skips it: no row) so it may still be due."""
     conn = ex.conn
+    rows: list[CloseRow] = []
     while True:
         with conn.begin():
-            account = ex.namespace(statements.close().lock, {"acct": account_id})
-            if account is None or not is_due(account, now):  # another run closed it meanwhile
-                return
+            account = ex.namespace(claim, {"acct": account_id})
+            if account is None:  # SQLite: gone; PostgreSQL: another transaction holds it
+                return rows, claim is statements.close().claim
+            if not is_due(account, now):  # another run closed it meanwhile
+                return rows, False
             catalogue.sync(conn, (account.v_prices, account.v_price_count, account.v_licences))
-            row = _close(ex, account, now=now, books=books, catalogue=catalogue, actor=actor, automatic=False)
-        yield row
+            row = _close(ex, account, now=now, books=books, catalogue=catalogue, actor=actor, automatic=False,
+                         batched=True)
+        rows.append(row)
         if not is_due(account, now):  # the usual case: no second transaction just to find nothing due
-            return
+            return rows, False
 
 
 # --- cycle show -----------------------------------------------------------------------------------

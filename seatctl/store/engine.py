@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -55,6 +56,9 @@ class Location:
 
 def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool = False) -> Engine:
     if not location.is_sqlite:
+        # psycopg logs what it ignores while failing (a pipeline ended by a lost connection) through
+        # Python's last-resort handler, on stderr beside the one `error:` line; the error itself is raised.
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
         engine = create_engine(location.raw)
         _install_crash_hook(engine)
         return engine

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Date, DateTime, Dialect, Insert, exc
+from sqlalchemy import Connection, Date, DateTime, Dialect, Insert, bindparam, exc, insert
 from sqlalchemy.types import TypeEngine
 
 from seatctl.store import engine as db
@@ -55,6 +56,18 @@ def _prepare(dialect: Dialect, stmt: Any, keys: tuple[str, ...] = ()) -> _Prepar
     return _Prepared(compiled.string, tuple(names), take, convert, columns, results)
 
 
+VALUES_PARAMETERS = 50  # parameters of one multi-row insert at most (PostgreSQL; psycopg parses longer ones anew each time)
+
+
+@functools.lru_cache(maxsize=256)
+def _values_insert(stmt: Insert, keys: tuple[str, ...], rows: int) -> Insert:
+    """An insert of `rows` rows of the columns `keys` in one VALUES list, its parameters named
+    KEY_ROW (typed as their columns, so the dialect converts them as it would the plain insert's)."""
+    table = stmt.table
+    return insert(table).values([{k: bindparam(f"{k}_{i}", type_=table.c[k].type) for k in keys}
+                                 for i in range(rows)])
+
+
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """The dialect's converter for a parameter of this type; for dates and times (SQLite's are text),
     remembering the last values it converted: a close passes the same few again and again."""
@@ -73,6 +86,28 @@ class Executor:
         self.positional = conn.dialect.positional
         self.error = conn.dialect.loaded_dbapi.Error
         self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    @contextmanager
+    def batched(self, *, commit: bool = False) -> Iterator[None]:
+        """PostgreSQL: the statements run inside are sent without waiting for each one's answer
+        (psycopg's pipeline mode); a statement whose result is read (`first`, `rows`) waits for it and
+        those before it, and the end of the block waits for the rest, so a write's round trips are a
+        few instead of one a statement. `run` then returns no row count. Only the executor's own
+        statements may run inside (no Session). `commit`: the block ends the transaction, its COMMIT
+        sent with the last statements (the caller's SQLAlchemy transaction then ends with nothing
+        left to commit): row locks taken inside (the invoice counter's) are held one round trip less.
+        Elsewhere: nothing changes (the caller commits)."""
+        if self.dialect.name != "postgresql":
+            yield
+            return
+        dbapi = self.conn.connection.dbapi_connection
+        try:
+            with dbapi.pipeline():  # type: ignore[union-attr]
+                yield
+                if commit:
+                    dbapi.commit()  # type: ignore[union-attr]
+        except self.error as err:  # an error of a statement sent earlier, raised when its answer came
+            raise exc.DBAPIError.instance("(pipeline)", None, err, self.error) from err
 
     @classmethod
     def of(cls, session: Any) -> Executor:
@@ -106,10 +141,23 @@ class Executor:
         return int(self.cursor.rowcount)
 
     def many(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
-        """Execute an insert (or an update) once per row, in one executemany; all rows have the same keys."""
+        """Execute an insert (or an update) once per row, in one executemany; all rows have the same keys.
+        PostgreSQL, outside `batched`: an insert of several rows is one statement, its rows in one VALUES
+        list (as many a statement as psycopg still caches the parsing of: `VALUES_PARAMETERS`): one
+        round trip, where psycopg's executemany would cost a pipeline of its own."""
         if not rows:
             return
-        p = _prepare(self.dialect, stmt, tuple(rows[0]))
+        keys = tuple(rows[0])
+        if (len(rows) > 1 and self.dialect.name == "postgresql" and isinstance(stmt, Insert)
+                and not self.conn.connection.dbapi_connection.pgconn.pipeline_status):  # type: ignore[union-attr]
+            at_once = max(1, VALUES_PARAMETERS // len(keys))
+            for first in range(0, len(rows), at_once):
+                chunk = rows[first:first + at_once]
+                p = _prepare(self.dialect, _values_insert(stmt, keys, len(chunk)))
+                self._run(p.sql, self._params(p, {f"{k}_{i}": row[k] for i, row in enumerate(chunk) for k in keys}),
+                          False)
+            return
+        p = _prepare(self.dialect, stmt, keys)
         self._run(p.sql, [self._params(p, r) for r in rows], True)
 
     def rows(self, stmt: Any, values: Mapping[str, Any]) -> list[Any]:

@@ -69,6 +69,7 @@ def close() -> SimpleNamespace:
         return literal_column(str(n), Integer)
 
     child = a.alias("child")
+    unsynced: Any = literal_column("set_config('synchronous_commit', 'off', true)").label("unsynced")
     # What a transaction of the cron run reads first: the account (locked), whether it bills children,
     # and the catalogue's version (so the run's price book is known to be current).
     catalogue_version = (
@@ -105,6 +106,16 @@ def close() -> SimpleNamespace:
     return SimpleNamespace(
         account=core_select(a).where(a.c.id == acct),
         lock=core_select(a, has_children, *catalogue_version).where(a.c.id == acct).with_for_update(of=a),
+        # PostgreSQL, the cron run (`ops/cycles.close_all`): the same read, and this transaction's commit
+        # made unsynced (`set_config(…, true)` is `SET LOCAL`, here without a round trip of its own);
+        # `claim` skips an account another transaction holds (no row), `claim_wait` waits for it.
+        claim=core_select(a, has_children, *catalogue_version, unsynced).where(a.c.id == acct)
+        .with_for_update(of=a, skip_locked=True),
+        claim_wait=core_select(a, has_children, *catalogue_version, unsynced).where(a.c.id == acct)
+        .with_for_update(of=a),
+        # PostgreSQL: a transaction that writes WAL (a row lock), committed synced, so every commit before
+        # it is on disk too (the end of an unsynced run).
+        flush=core_select(a.c.id).where(a.c.id == acct).with_for_update(of=a),
         children=core_select(a).where(
             a.c.parent_id == bindparam("parent"), a.c.billed_via_parent == True,  # noqa: E712
             a.c.closed_at.is_(None)).order_by(a.c.slug),
