@@ -114,13 +114,50 @@ def _database(query: str, params: dict[str, Any], location: str) -> list[str]:
         engine.dispose()
 
 
+def completions(args: list[str], incomplete: str) -> list[tuple[str, str | None]]:
+    """What Tab offers after the words `args` for the word being typed, as (value, help): the commands and
+    options Click knows, the values above. The same resolution the shells' requests get (for `shell`)."""
+    from typer._click.shell_completion import _resolve_context, _resolve_incomplete
+
+    from seatctl.cli.app import root_command
+
+    try:
+        ctx = _resolve_context(root_command(), {}, "seatctl", list(args))
+        obj, incomplete = _resolve_incomplete(ctx, list(args), incomplete)
+        return [(item.value, item.help) for item in obj.shell_complete(ctx, incomplete)]
+    except Exception:  # half-typed input Click cannot resolve: nothing to offer
+        return []
+
+
+def _raw_values() -> None:
+    """For a completion request only (the process answers, then exits): the words typed are kept as
+    text, not converted. Typer converts every parameter through a Pydantic TypeAdapter, and importing
+    Pydantic alone costs more than the rest of the request; completion needs the words (an account
+    slug), never their converted values."""
+    from typer._coercion import RuntimeParam
+    from typer.core import _TyperParameter
+
+    class Raw(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            return value
+
+    def raw(param: Any) -> RuntimeParam:
+        if param._runtime_param is None:
+            param._runtime_param = Raw(parameter_info=param.type_descriptor.parameter_info,
+                                       annotation=param.type_descriptor.annotation)
+        return param._runtime_param
+
+    setattr(_TyperParameter, "get_runtime_param", raw)  # noqa: B010 (mypy: a method replaced on purpose)
+
+
 def register_shells() -> None:
     """Typer's bash, zsh and fish answers, with help text passed as it is: Typer's zsh and fish classes
     run help through Rich (a tenth of a second of imports per Tab), and ours has no markup."""
-    from typer._completion_classes import BashComplete, FishComplete, ZshComplete, completion_init
     from typer._click.shell_completion import CompletionItem, add_completion_class
+    from typer._completion_classes import BashComplete, FishComplete, ZshComplete, completion_init
 
     completion_init()
+    _raw_values()
 
     class PlainZsh(ZshComplete):
         def format_completion(self, item: CompletionItem) -> str:
