@@ -7,7 +7,8 @@ Builds the ledger with bench/scale.py's `build` (skipped with --reuse when --out
 real processes with this checkout's seatctl:
 - `status ACCOUNT` lines (random accounts) in one batch, and the same batch with --format json;
 - assign/release pairs (one user of a fresh account, one seat, every commit synced) in one batch;
-- an empty batch (the start-up both include), subtracted for the per-line rates;
+- an empty batch (the start-up both include), subtracted for the per-line rates, and each batch's CPU
+  time (its process's user + system), which a shared machine disturbs less than wall time;
 - a completion request (`seatctl assign acct-00012<Tab>`, bash protocol) beside `seatctl --help`
   (median of 9 each, runs alternated).
 Prints one JSON object of figures; bench/README.md says what each means."""
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,13 +34,23 @@ sys.path.insert(0, str(ROOT / "bench"))
 NOW = "2026-02-01T03:00:00Z"  # after the month of history scale.py writes
 
 
-def seconds(command: list[str], env: dict[str, str], stdin: str | None = None) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, input=stdin)
-    elapsed = time.perf_counter() - started
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one process run to its end; it must succeed."""
+    started, cpu_before = time.perf_counter(), cpu()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    elapsed, used = time.perf_counter() - started, cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, used
+
+
+def seconds(command: list[str], env: dict[str, str]) -> float:
+    return timed(command, env)[0]
 
 
 def paired(first: list[str], second: list[str], env_first: dict[str, str], env_second: dict[str, str],
@@ -59,7 +71,7 @@ def main() -> None:
     parser.add_argument("--users-per-account", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "seatctl-bench-batch.db")
     parser.add_argument("--status-lines", type=int, default=2000)
-    parser.add_argument("--pairs", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--reuse", action="store_true", help="use the ledger at --out if it exists")
     args = parser.parse_args()
     figures: dict[str, object] = {"accounts": args.accounts}
@@ -97,21 +109,24 @@ def main() -> None:
         seconds(seatctl + ["batch", str(setup)], env)
         seconds(seatctl + ["batch", str(statuses)], env)  # warm: the ledger's pages in the OS cache
         for run in (1, 2):
-            start_up = min(seconds(seatctl + ["batch", str(empty)], env) for _ in range(3))
-            status = seconds(seatctl + ["batch", str(statuses)], env)
+            start_up, start_up_cpu = min(timed(seatctl + ["batch", str(empty)], env) for _ in range(3))
+            status, status_cpu = timed(seatctl + ["batch", str(statuses)], env)
             status_json = seconds(seatctl + ["batch", str(statuses), "--format", "json"], env)
-            written = seconds(seatctl + ["batch", str(pairs)], env)
+            written, written_cpu = timed(seatctl + ["batch", str(pairs)], env)
             figures[f"run{run}"] = {
+                "load_average_1min": round(os.getloadavg()[0], 2),
                 "empty_batch_seconds": round(start_up, 3),
                 "status_lines": args.status_lines,
                 "status_seconds": round(status, 3),
                 "status_lines_per_second": round(args.status_lines / status, 1),
                 "status_lines_per_second_after_startup": round(args.status_lines / (status - start_up), 1),
+                "status_cpu_ms_per_line": round(1000 * (status_cpu - start_up_cpu) / args.status_lines, 2),
                 "status_json_lines_per_second": round(args.status_lines / status_json, 1),
                 "pairs": args.pairs,
                 "pairs_seconds": round(written, 3),
                 "pairs_per_second": round(args.pairs / written, 1),
                 "pairs_per_second_after_startup": round(args.pairs / (written - start_up), 1),
+                "pairs_cpu_ms_per_pair": round(1000 * (written_cpu - start_up_cpu) / args.pairs, 2),
             }
 
     complete_env = {**env, "_SEATCTL_COMPLETE": "complete_bash", "COMP_WORDS": "seatctl assign acct-00012",
