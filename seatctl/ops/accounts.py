@@ -53,7 +53,7 @@ def show_account(session: Session, slug: str) -> dict[str, object]:
     minimums: dict[str, int] = {}
     pending_minimums: dict[str, int] = {}
     for minimum, code in session.exec(
-        select(Minimum, Licence.code).join(Licence, Licence.id == Minimum.licence_id)
+        select(Minimum, Licence.code).join(Licence, col(Licence.id) == Minimum.licence_id)
         .where(Minimum.account_id == account.id).order_by(Licence.code)
     ).all():
         if minimum.quantity:
@@ -280,7 +280,7 @@ def _bill_trial_seats(session: Session, account: Account, *, actor: Actor, now: 
                               what="from trial conversion"))
     for licence_id, quantity in session.exec(
         select(Seat.licence_id, func.count()).where(Seat.account_id == account.id, col(Seat.cancelled_at).is_(None))
-        .group_by(Seat.licence_id).order_by(Seat.licence_id)
+        .group_by(col(Seat.licence_id)).order_by(col(Seat.licence_id))
     ).all():
         licence = session.get(Licence, licence_id)
         assert licence is not None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
@@ -167,7 +169,8 @@ def find_meter(session: Session, code: str) -> Meter:
     return meter
 
 
-def meter_schedule(meter: Meter) -> Schedule:
+def meter_schedule(meter: Meter | Row[Any]) -> Schedule:
+    """A meter's price schedule, from its model or from a row of the close's statements."""
     return Schedule(parse_tiers(meter.tiers), meter.tier_mode)
 
 

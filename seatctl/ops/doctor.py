@@ -21,11 +21,11 @@ class Check:
         return {"check": self.check, "status": self.status, "detail": self.detail}
 
 
-def _rows(session: Session, sql: str, limit: int = 5) -> list[tuple]:  # type: ignore[type-arg]
+def _rows(session: Session, sql: str, limit: int = 5) -> list[tuple]:
     return [tuple(r) for r in session.execute(text(sql + f" LIMIT {limit}")).all()]
 
 
-def _violations(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:  # type: ignore[type-arg]
+def _violations(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:
     if not rows:
         return Check(name, "ok", ok)
     shown = "; ".join(describe(r) for r in rows[:5])

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.rules.books import Books
@@ -141,7 +141,7 @@ def find(session: Session, number: str) -> Invoice:
 
 def lines_of(session: Session, invoice: Invoice) -> list[InvoiceLine]:
     return list(session.exec(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.line_no)
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(col(InvoiceLine.line_no))
     ).all())
 
 
@@ -159,7 +159,7 @@ def list_invoices(
     since: date | None = None, until: date | None = None,
 ) -> list[dict[str, object]]:
     """Invoices by number; --from/--to filter on the issue date (local to the ledger), inclusive."""
-    query = select(Invoice, Account.slug).join(Account, Account.id == Invoice.account_id)
+    query = select(Invoice, Account.slug).join(Account, col(Account.id) == Invoice.account_id)
     if account:
         acct = session.exec(select(Account).where(Account.slug == account)).first()
         if acct is None:
@@ -168,7 +168,7 @@ def list_invoices(
     if kind:
         query = query.where(Invoice.kind == kind)
     rows = []
-    for invoice, slug in session.exec(query.order_by(Invoice.year, Invoice.series, Invoice.seq)).all():
+    for invoice, slug in session.exec(query.order_by(col(Invoice.year), col(Invoice.series), col(Invoice.seq))).all():
         issued = local_date(invoice.issued_at, books.timezone)
         if (since and issued < since) or (until and issued > until):
             continue

@@ -9,7 +9,7 @@ from seatctl.store.schema import upgrade
 COPIED_KEYS = ("tax_rate", "invoice_prefix")  # read from the config once per ledger (SPEC §10)
 
 
-def init_ledger(location, *, currency: str | None, timezone: str | None, operator: str,  # type: ignore[no-untyped-def]
+def init_ledger(location, *, currency: str | None, timezone: str | None, operator: str,
                 busy_timeout: float, now, legacy: dict[str, str] | None = None) -> dict[str, object]:
     """Create a ledger (registering `operator` as owner) or upgrade an existing one (owner only).
 
@@ -112,7 +112,7 @@ def _seed(currency: str | None, timezone: str | None, legacy: dict[str, str]) ->
     return values
 
 
-def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -> None:  # type: ignore[no-untyped-def]
+def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -> None:
     """Inside the upgrade's transaction: the migrations, the one-time copy of the config's settings
     (with the mark that it is done), the grants of registered operators (PostgreSQL), one event."""
     from sqlmodel import Session
@@ -136,7 +136,7 @@ def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -
         session.flush()
 
 
-def _regrant(session) -> list[str]:  # type: ignore[no-untyped-def]
+def _regrant(session) -> list[str]:
     """Give every registered operator's database role the rights its seatctl role needs on the
     upgraded schema (tables a revision adds included). A role dropped from PostgreSQL since it was
     registered is skipped (`doctor` reports it)."""

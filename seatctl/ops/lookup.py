@@ -49,7 +49,7 @@ def account_ids(session: Session, slug: str | None, tree: bool) -> list[int] | N
     return subtree_ids(session, found) if tree else [found]
 
 
-def in_accounts(column, ids: list[int] | None):  # type: ignore[no-untyped-def]
+def in_accounts(column, ids: list[int] | None):
     return true() if ids is None else col(column).in_(ids)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
 from seatctl.ops import catalogue, waitlist
@@ -112,15 +112,15 @@ def _pending_order(session: Session, order_id: int) -> PurchaseOrder:
 
 def list_orders(session: Session, *, books: Books, status: str | None = "pending") -> list[dict[str, object]]:
     query = (select(PurchaseOrder, Account.slug, Licence.code)
-             .join(Account, Account.id == PurchaseOrder.account_id)
-             .join(Licence, Licence.id == PurchaseOrder.licence_id))
+             .join(Account, col(Account.id) == PurchaseOrder.account_id)
+             .join(Licence, col(Licence.id) == PurchaseOrder.licence_id))
     if status:
         query = query.where(PurchaseOrder.status == status)
     return [
         {"order": o.id, "account": slug, "licence": code, "quantity": o.quantity, "status": o.status,
          "requested_by": o.requested_by, "requested_at": o.requested_at.isoformat(timespec="seconds") + "Z",
          "quote": format_minor(o.quote_minor, books.digits)}
-        for o, slug, code in session.exec(query.order_by(PurchaseOrder.id)).all()
+        for o, slug, code in session.exec(query.order_by(col(PurchaseOrder.id))).all()
     ]
 
 

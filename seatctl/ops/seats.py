@@ -213,7 +213,7 @@ def _users_by_email(session: Session, account: Account, emails: set[str]) -> dic
     """The account's users with these e-mails (id, email, status), read a few hundred at a time."""
     found: dict[str, Any] = {}
     wanted = sorted(emails)
-    table = User.__table__  # type: ignore[attr-defined]
+    table = User.__table__
     for i in range(0, len(wanted), 500):
         for row in session.connection().execute(
             core_select(table.c.id, table.c.email, table.c.status).where(
@@ -232,7 +232,7 @@ def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any
                         now: datetime) -> None:
     if rows:
         session.flush()
-        session.connection().execute(Assignment.__table__.insert(), [  # type: ignore[attr-defined]
+        session.connection().execute(Assignment.__table__.insert(), [
             {"account_id": account.id, "licence_id": lic.id, "user_id": user.id, "seat_id": seat,
              "assigned_at": now} for user, lic, seat in rows
         ])
@@ -258,7 +258,7 @@ def release(session: Session, *, slug: str, email: str, codes: list[str], actor:
 
 
 def _release(session: Session, account: Account, user: User, codes: list[str] | None, *, now: datetime) -> list[str]:
-    query = (select(Assignment.id, Licence.code).join(Licence, Licence.id == Assignment.licence_id)
+    query = (select(Assignment.id, Licence.code).join(Licence, col(Licence.id) == Assignment.licence_id)
              .where(Assignment.user_id == user.id, col(Assignment.released_at).is_(None)))
     if codes is not None:
         query = query.where(col(Licence.code).in_(codes))

@@ -35,12 +35,12 @@ def consumption_rows(session: Session, *, buckets: list[Bucket], books: Books, s
     used: dict[tuple[str, int, int], int] = defaultdict(int)
     if zones:
         query = (select(table.c.bucket, UsageRecord.account_id, UsageRecord.meter_id, func.sum(UsageRecord.quantity))
-                 .select_from(UsageRecord).join(Account, Account.id == UsageRecord.account_id)
-                 .join(table, and_(Account.timezone == table.c.tz, col(UsageRecord.at) >= table.c.b_start,
+                 .select_from(UsageRecord).join(Account, col(Account.id) == UsageRecord.account_id)
+                 .join(table, and_(col(Account.timezone) == table.c.tz, col(UsageRecord.at) >= table.c.b_start,
                                    col(UsageRecord.at) < table.c.b_end))
                  .where(in_accounts(UsageRecord.account_id, ids),
                         true() if meter_id is None else UsageRecord.meter_id == meter_id)
-                 .group_by(table.c.bucket, UsageRecord.account_id, UsageRecord.meter_id))
+                 .group_by(table.c.bucket, col(UsageRecord.account_id), col(UsageRecord.meter_id)))
         for bucket, account_id, meter_id_, n in session.execute(query).all():
             used[(bucket, account_id, meter_id_)] += int(n)
     first, last = buckets[0].start, buckets[-1].end - timedelta(days=1)
@@ -55,7 +55,7 @@ def consumption_rows(session: Session, *, buckets: list[Bucket], books: Books, s
         totals = session.execute(
             select(UsageRecord.meter_id, func.sum(UsageRecord.quantity)).where(
                 UsageRecord.account_id == account_id, col(UsageRecord.at) >= start_at, col(UsageRecord.at) < end_at,
-                true() if meter_id is None else UsageRecord.meter_id == meter_id).group_by(UsageRecord.meter_id)
+                true() if meter_id is None else UsageRecord.meter_id == meter_id).group_by(col(UsageRecord.meter_id))
         ).all()
         period_used = {m: int(n) for m, n in totals}
         for mid in set(period_used) | set(plan.allowances):
@@ -75,7 +75,7 @@ def consumption_rows(session: Session, *, buckets: list[Bucket], books: Books, s
     return rows
 
 
-def _periods_ending_between(session: Session, accounts: dict[int | None, Account], first: date,
+def _periods_ending_between(session: Session, accounts: dict[int, Account], first: date,
                             last: date) -> list[tuple[int, date, date, int | None]]:
     """(account, start, end, plan on the last day) of closed and current periods whose last day is in range."""
     out = []

@@ -15,7 +15,7 @@ from seatctl.store.tables import Account, Event
 def log_rows(session: Session, *, account: str | None = None, since: datetime | None = None,
              operator: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
     """The audit trail by time: at, operator, account, action, details (a JSON object)."""
-    query = select(Event, Account.slug).outerjoin(Account, Account.id == Event.account_id)
+    query = select(Event, Account.slug).outerjoin(Account, col(Account.id) == Event.account_id)
     if account:
         query = query.where(Event.account_id == find_account(session, account).id)
     if since:

@@ -12,8 +12,8 @@ from seatctl.store.tables import Account, Assignment, Licence, User
 def roles_rows(session: Session, *, slug: str | None = None, tree: bool = False) -> list[dict[str, object]]:
     """Users and active users per account and role."""
     ids = account_ids(session, slug, tree)
-    query = (select(Account.slug, User.role, func.count(), func.sum(case((User.status == "active", 1), else_=0)))
-             .join(Account, Account.id == User.account_id).where(in_accounts(User.account_id, ids))
+    query = (select(Account.slug, User.role, func.count(), func.sum(case((col(User.status) == "active", 1), else_=0)))
+             .join(Account, col(Account.id) == User.account_id).where(in_accounts(User.account_id, ids))
              .group_by(Account.slug, User.role).order_by(Account.slug, User.role))
     return [{"account": a, "role": r, "users": int(n), "active": int(act or 0)} for a, r, n, act in session.exec(query).all()]
 
@@ -28,7 +28,7 @@ def user_rows(session: Session, account: Account, *, role: str | None = None,
         query = query.where(User.status == status)
     held: dict[int, list[str]] = {}
     for user_id, code in session.exec(
-        select(Assignment.user_id, Licence.code).join(Licence, Licence.id == Assignment.licence_id).where(
+        select(Assignment.user_id, Licence.code).join(Licence, col(Licence.id) == Assignment.licence_id).where(
             Assignment.account_id == account.id, col(Assignment.released_at).is_(None)
         ).order_by(Licence.code)
     ).all():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as core_select  # more columns than sqlmodel.select types
+from sqlmodel import Session, col
 
 from seatctl.ops.lookup import account_ids, in_accounts
 from seatctl.rules.books import Books
@@ -21,14 +22,15 @@ def revenue_rows(session: Session, *, buckets: list[Bucket], books: Books, slug:
         return []
     first = local_midnight(buckets[0].start, books.timezone)
     last = local_midnight(buckets[-1].end, books.timezone)
-    query = (select(Invoice.issued_at, Account.slug, Invoice.kind, InvoiceLine.kind, Licence.code,
-                    InvoiceLine.amount_minor)
-             .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-             .join(Account, Account.id == Invoice.account_id).outerjoin(Licence, Licence.id == InvoiceLine.licence_id)
+    query = (core_select(col(Invoice.issued_at), col(Account.slug), col(Invoice.kind), col(InvoiceLine.kind),
+                         col(Licence.code), col(InvoiceLine.amount_minor))
+             .select_from(InvoiceLine).join(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
+             .join(Account, col(Account.id) == Invoice.account_id)
+             .outerjoin(Licence, col(Licence.id) == InvoiceLine.licence_id)
              .where(col(Invoice.issued_at) >= first, col(Invoice.issued_at) < last,
                     in_accounts(Invoice.account_id, ids)))
     sums: dict[tuple[str, str, str, str], int] = {}
-    for issued_at, account, kind, line_kind, code, amount in session.exec(query).all():
+    for issued_at, account, kind, line_kind, code, amount in session.execute(query).all():
         day = local_date(issued_at, books.timezone)
         label = next(b.label for b in buckets if b.start <= day < b.end).isoformat()
         key = (label, account, kind, code or f"({line_kind})")

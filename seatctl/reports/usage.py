@@ -122,7 +122,7 @@ def _us(instant: datetime) -> int:
 class _Zone:
     """The buckets in one time zone: their bounds in µs, and the SQL that finds an instant's bucket."""
 
-    def __init__(self, buckets: list[Bucket], tz: str, literal) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, buckets: list[Bucket], tz: str, literal) -> None:
         bounds = [(_plain(s), _plain(e)) for s, e in (b.instants(tz) for b in buckets)]
         self.first, self.last = bounds[0][0], bounds[-1][1]
         self.starts_us = [_us(s) for s, _ in bounds]
@@ -176,7 +176,7 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
     zones = {tz: _Zone(buckets, tz, literal) for tz in sorted(set(zone_of.values()))}
     one_zone = len(zones) == 1
 
-    def per_zone(sql) -> str:  # type: ignore[no-untyped-def]
+    def per_zone(sql) -> str:
         """SQL that depends on the account's time zone: `sql(zone)` for the only one, else a CASE."""
         if one_zone:
             return str(sql(next(iter(zones.values()))))
@@ -247,7 +247,7 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
     return _rows(buckets, zones, zone_of, slugs, codes, pairs, events)
 
 
-def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
+def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict[str, object]]:
     """One row per pair in order for each bucket, once the bucket's events are read."""
     try:
         labels = [b.label.isoformat() for b in buckets]
@@ -283,7 +283,7 @@ def _rows(buckets, zones, zone_of, slugs, codes, pairs, events) -> Iterator[dict
         events.close()
 
 
-def _batches(events) -> Iterator[list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
+def _batches(events) -> Iterator[list[tuple[Any, ...]]]:
     """The event rows, BATCH at a time, as plain tuples. A batch is fetched with the cycle collector off:
     otherwise the collections its thousands of new row objects set off move them to the oldest
     generation, and full collections follow, again and again; plain tuples of numbers it drops at once."""
@@ -304,7 +304,7 @@ _Change = tuple[int, int, int, int, int, int]  # peak, seat-µs, bought, release
 
 
 def _changes(n: int, position: dict[tuple[int, int], int], starts: list[list[int]], lengths: list[list[int]],
-             owned: list[int], held: list[int], events) -> Iterator[list[_Change | None]]:  # type: ignore[no-untyped-def]
+             owned: list[int], held: list[int], events) -> Iterator[list[_Change | None]]:
     """Read the events bucket after bucket. Once a bucket's events are read, each pair's levels at its end
     are in `owned` and `held`, and what is yielded says, per pair, what its events changed (None: none)."""
     n_pairs = len(held)

@@ -32,7 +32,7 @@ def row(
 
 @functools.cache
 def _insert_event() -> Any:
-    return Event.__table__.insert()  # type: ignore[attr-defined]
+    return Event.__table__.insert()
 
 
 def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
