@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterable
@@ -77,7 +78,14 @@ def run_line(words: list[str], *, empty_stdin: bool = True) -> int:
     try:
         if empty_stdin:
             sys.stdin = io.StringIO("")
-        code = invoke([*outer, *words])
+        try:
+            code = invoke([*outer, *words])
+        except Exception as exc:  # outside a command's own error boundary: this line fails, the batch goes on
+            if os.environ.get("SEATCTL_DEBUG"):
+                raise
+            print(f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}. Run again with "
+                  "SEATCTL_DEBUG=1 and report it", file=sys.stderr)
+            code = 1
     finally:
         sys.stdin = real_stdin
         Options.db, Options.config = saved
