@@ -81,12 +81,13 @@ def test_a_batch_gives_the_outputs_and_the_ledger_of_separate_processes(cli, twi
     for line in LINES.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        one = process(shlex.split(line), cli.env(), stdin=subprocess.DEVNULL)
+        one = process(shlex.split(line), cli.env(), timeout=300, stdin=subprocess.DEVNULL)
         stdout, stderr = stdout + one.stdout, stderr + one.stderr
         codes.append(one.returncode)
     assert sorted(set(codes)) == [0, 2, 3, 4]  # the file covers refusals of every kind
 
-    batch = process(["batch", lines_file(tmp_path, LINES), "--keep-going"], twin.env(), stdin=subprocess.DEVNULL)
+    batch = process(["batch", lines_file(tmp_path, LINES), "--keep-going"], twin.env(), timeout=300,
+                    stdin=subprocess.DEVNULL)
     assert batch.returncode == max(codes)
     assert batch.stdout == stdout
     assert batch.stderr == stderr
