@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from seatctl.errors import UsageError
+from seatctl.errors import Refused, UsageError
+
+# Clock skew tolerated between machines sharing a ledger (SPEC §8).
+SKEW = timedelta(seconds=60)
 
 
 def parse_instant(text: str) -> datetime:
@@ -38,3 +41,21 @@ def now() -> datetime:
     if raw:
         return parse_instant(raw)
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def instant_text(value: datetime) -> str:
+    """A ledger instant as people read it: ISO-8601 UTC, to the second (or finer when it matters)."""
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
+
+
+def not_before(latest: datetime | None, now: datetime) -> datetime:
+    """Time never runs backwards in the ledger (SPEC §8): the instant a write is recorded at, given
+    the ledger's latest event. A clock behind it by at most `SKEW` is recorded at `latest`; further
+    behind, the write is refused (exit 4, naming that instant)."""
+    if latest is None or now >= latest:
+        return now
+    if latest - now <= SKEW:
+        return latest
+    raise Refused(f"the clock says {instant_text(now)}, before the ledger's latest event at {instant_text(latest)}",
+                  "Time never runs backwards in the ledger: set this machine's clock (or SEATCTL_NOW) right "
+                  "and run again")

@@ -176,12 +176,12 @@ def test_a_price_change_applies_from_the_accounts_next_period(ledger):
     add_account(ledger)
     add_account(ledger, "late", anchor="2026-10-15")  # period 15 Oct → 15 Nov
     ledger.ok("licence", "set-price", "base", "--monthly", "40.00", now="2026-11-10T09:00:00Z")
-    assert buy(ledger, "acme", "base", 1, now=NOV16)["total"] == "15.00"  # still 30.00 × 15/30
     assert buy(ledger, "late", "base", 1, now="2026-11-12T09:00:00Z")["total"] == "2.90"  # 30.00 × 3/31
-    give(ledger, "acme", 1, now=NOV16)
     give(ledger, "late", 1, now="2026-11-12T09:00:00Z")
     [late_row] = close(ledger, "2026-11-15T01:00:00Z")
     assert (late_row["account"], late_row["period_start"], late_row["total"]) == ("late", "2026-10-15", "40.00")
+    assert buy(ledger, "acme", "base", 1, now=NOV16)["total"] == "15.00"  # still 30.00 × 15/30
+    give(ledger, "acme", 1, now=NOV16)
     [acme_row] = close(ledger, DEC1)
     assert (acme_row["account"], acme_row["total"]) == ("acme", "40.00")
     assert buy(ledger, "acme", "base", 1, now="2026-12-16T09:00:00Z")["total"] == "20.65"  # 40.00 × 16/31

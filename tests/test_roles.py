@@ -12,13 +12,13 @@ USERS_CSV = "email,name\ncarol@example.com,Carol\n"
 
 
 def _build(cli: Seatctl) -> tuple[str, int]:
-    cli.now = NOW
-    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")
+    cli.ok("init", "--currency", "EUR", "--timezone", "UTC")  # at the harness's START, 1 Nov 09:00
     for name, role in (("cron", "billing"), ("olivia", "operator"), ("vera", "viewer")):
         cli.ok("operator", "add", name, "--role", role)
     cli.ok("licence", "add", "base", "--name", "Base", "--monthly", "30.00")
     cli.ok("licence", "add", "voip", "--name", "VoIP", "--monthly", "5.35")
     add_account(cli, now="2026-11-01T09:00:00Z")
+    cli.now = NOW  # time only moves forward in the ledger
     invoice = cli.json("buy", "acme", "base", "3", "--yes")["invoice"]
     cli.ok("user", "add", "acme", "ana@example.com")
     cli.ok("user", "add", "acme", "bob@example.com")

@@ -94,7 +94,7 @@ def test_the_currency_can_change_before_the_first_invoice_with_its_minor_unit(ac
 def test_the_currency_is_frozen_once_an_invoice_exists(acme):
     acme.ok("buy", "acme", "base", "1", "--yes", now=NOV_16)
     events = len(acme.json("log"))
-    result = acme("settings", "set", "currency", "USD")
+    result = acme("settings", "set", "currency", "USD", now=NOV_16)
     assert result.code == 4
     assert result.err == ("error: the currency cannot change once invoices exist (1 in EUR). "
                           "Start a new ledger for another currency\n")
@@ -110,9 +110,9 @@ def test_a_pending_order_freezes_the_currency_too(acme):
 
 def test_setting_the_value_a_setting_has_is_a_no_op(acme):
     acme.ok("buy", "acme", "base", "1", "--yes", now=NOV_16)
-    out = acme.json("settings", "set", "currency", "eur")  # the same currency: not a change
+    out = acme.json("settings", "set", "currency", "eur", now=NOV_16)  # the same currency: not a change
     assert out == {"key": "currency", "value": "EUR", "previous": "EUR", "changed": False}
-    assert acme.json("settings", "set", "tax_rate", "0")["changed"] is False
+    assert acme.json("settings", "set", "tax_rate", "0", now=NOV_16)["changed"] is False
     assert setting_events(acme) == []
 
 

@@ -8,10 +8,18 @@ invoice lines show that whole period's length as `period_days`. Amounts worked o
 from __future__ import annotations
 
 import pytest
+from support import standard_ledger
 
 
 def _lines(ledger, number, now):
     return ledger.json("invoice", "show", number, now=now)["lines"]
+
+
+@pytest.fixture
+def ledger(cli):
+    """The standard ledger, begun on 29 Apr 2025 (time never runs backwards in a ledger)."""
+    cli.now = "2025-04-29T00:00:00Z"
+    return standard_ledger(cli)
 
 
 @pytest.fixture

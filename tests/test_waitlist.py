@@ -14,8 +14,8 @@ NOW = "2026-11-16T10:00:00Z"
 @pytest.fixture
 def acme(ledger):
     """acme (monthly from 1 Nov): one base seat held by ana; bob, cy and dee wait for base, in that
-    order; one voip seat, free. The clock at 16 Nov."""
-    ledger.now = NOW
+    order; one voip seat, free. The clock at 16 Nov, 10:00 (set up just before: time never runs backwards)."""
+    ledger.now = "2026-11-16T09:50:00Z"
     ledger.ok("account", "add", "acme", "--name", "Acme", "--anchor", "2026-11-01")
     for who in ("ana", "bob", "cy", "dee"):
         ledger.ok("user", "add", "acme", f"{who}@example.com")
@@ -23,7 +23,8 @@ def acme(ledger):
     ledger.ok("buy", "acme", "voip", "1", "--yes")
     ledger.ok("assign", "acme", "ana@example.com", "base")
     for minute, who in enumerate(("bob", "cy", "dee"), 1):
-        ledger.ok("assign", "acme", f"{who}@example.com", "base", "--wait", now=f"2026-11-16T10:0{minute}:00Z")
+        ledger.ok("assign", "acme", f"{who}@example.com", "base", "--wait", now=f"2026-11-16T09:5{6 + minute}:00Z")
+    ledger.now = NOW
     return ledger
 
 

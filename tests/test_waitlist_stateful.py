@@ -18,7 +18,7 @@ from support import copy_ledger
 from test_stateful import CODES, CRON, OPERATOR, START, USERS, build_template
 
 from seatctl.errors import NotFound, Refused
-from seatctl.ops import accounts, orders, seats, users, waitlist
+from seatctl.ops import accounts, orders, seats, users
 from seatctl.ops.context import load_books
 from seatctl.ops.cycles import close_all
 from seatctl.ops.doctor import run_checks

@@ -156,13 +156,22 @@ def doctor(fmt: FormatOpt = None) -> "Output":
     """
     from seatctl.cli.render import Output
     from seatctl.errors import Refused
-    from seatctl.ops.doctor import run_checks
+    from seatctl.ops.doctor import damaged, run_checks
     from seatctl.store import engine as db
 
     lg = Ledger()
-    with db.read(lg.engine) as session:
-        lg.actor(session)
-        checks = run_checks(session)
+    try:
+        engine = lg.engine
+        with db.read(engine) as session:
+            lg.actor(session)
+            checks = run_checks(session)
+    except Refused as err:  # too damaged to read even who asks: the failing integrity row, and exit 4
+        if err.what != db.DAMAGED:
+            raise
+        from sqlalchemy.exc import DBAPIError
+
+        cause = err.__cause__
+        checks = damaged(str(cause.orig if isinstance(cause, DBAPIError) else cause or err.what))
     out = Output(rows=[c.as_dict() for c in checks], columns=["check", "status", "detail"])
     failed = [c.check for c in checks if c.status != "ok"]
     if failed:

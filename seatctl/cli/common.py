@@ -10,19 +10,22 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy import Engine
     from sqlmodel import Session
     from typer._click import Context, HelpFormatter  # the Click that Typer bundles (typer.Context derives from it)
 
     from seatctl.cli.render import Output
     from seatctl.config import Config
+    from seatctl.errors import SeatctlError
     from seatctl.rules.books import Books
     from seatctl.rules.roles import Actor
 
@@ -193,7 +196,11 @@ class Ledger:
         are kept)."""
         from seatctl.ops.write import transaction
 
-        return transaction(self.engine, lambda session: fn(session, self.actor(session), self.books(session)))
+        def work(session: Session, at: datetime) -> T:
+            self.now = at  # time never runs backwards: within the clock skew, the ledger's latest instant
+            return fn(session, self.actor(session), self.books(session))
+
+        return transaction(self.engine, work, now=self.now)
 
 
 def one_line(text: str) -> str:
@@ -214,15 +221,15 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
 
         render(out, fmt.value if fmt else None)
     except SeatctlError as err:
-        if os.environ.get("SEATCTL_DEBUG"):
-            traceback.print_exc()
-        print(f"error: {one_line(str(err))}", file=sys.stderr)
-        raise typer.Exit(int(err.exit_code)) from None
+        _fail(err)
     except (typer.Exit, typer.Abort):
         raise
     except BrokenPipeError:
         raise typer.Exit(0) from None
     except Exception as exc:  # the last line of defence: never a traceback for users
+        translated = _fault(exc)
+        if translated is not None:
+            _fail(translated)
         if os.environ.get("SEATCTL_DEBUG"):
             raise
         print(f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}. Run again with SEATCTL_DEBUG=1 and "
@@ -230,6 +237,23 @@ def execute(fmt: Fmt | None, produce: Callable[[], Output]) -> None:
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
     finally:
         Ledger.close_all()
+
+
+def _fail(err: SeatctlError) -> NoReturn:
+    if os.environ.get("SEATCTL_DEBUG"):
+        traceback.print_exc()
+    print(f"error: {one_line(str(err))}", file=sys.stderr)
+    raise typer.Exit(int(err.exit_code)) from None
+
+
+def _fault(exc: Exception) -> SeatctlError | None:
+    """A database or file fault met outside the read and write transactions (the cron close's own
+    connection, doctor, backup), translated where every fault is: `store.engine.fault`."""
+    if "seatctl.store.engine" not in sys.modules:  # no ledger was opened: it cannot be a ledger fault
+        return None
+    from seatctl.store.engine import fault
+
+    return fault(exc)
 
 
 def renders(fn: Callable[P, Output]) -> Callable[P, None]:

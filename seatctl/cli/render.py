@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -128,6 +129,21 @@ def _json_stream(rows: Iterable[dict[str, Any]]) -> None:
 
 # csv.writer writes None as an empty cell and str() of anything else: for these types that is _cell().
 _CSV_VALUES = frozenset({str, int, float, Decimal, type(None)})
+# A text cell a spreadsheet would read as a formula (SPEC §8): it gets a leading `'`. A number is never
+# touched, also when it is text with a sign ("-12.50", a credit note's amount).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """The value as a CSV cell a spreadsheet shows as text, never runs: `=HYPERLINK(…)` → `'=HYPERLINK(…)`."""
+    if type(value) is str and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _risky(values: tuple[Any, ...]) -> bool:
+    return any(type(v) is str and v.startswith(_FORMULA_START) for v in values)
 
 
 def _csv_stream(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> None:
@@ -137,7 +153,7 @@ def _csv_stream(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> No
     if not columns:
         columns = list(first) if first is not None else []
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([spreadsheet_safe(c) for c in columns])
     if first is None:
         return
     writerow, plain = writer.writerow, _CSV_VALUES.issuperset
@@ -149,6 +165,8 @@ def _csv_stream(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> No
             values = tuple(map(row.get, columns))
         if not plain(map(type, values)):
             values = tuple(map(_cell, values))
+        if _risky(values):
+            values = tuple(map(spreadsheet_safe, values))
         writerow(values)
 
 

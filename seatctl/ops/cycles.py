@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc
 from sqlmodel import Session, col, select
 
+from seatctl import clock
 from seatctl.ops import waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import write_invoice
@@ -333,6 +334,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
     """The cron job: one transaction per account period (a dry run rolls back one big one)."""
     actor.require("billing", "close billing cycles")
     with db.read(engine) as session:
+        now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
         due = due_accounts(session, now=now, slug=slug)
     rows: list[CloseRow] = []
     catalogue = Catalogue()
@@ -383,8 +385,11 @@ def _translated() -> Iterator[None]:
     """A locked or unusable ledger as the error `db.write` gives."""
     try:
         yield
-    except exc.OperationalError as err:
-        raise db._translate(err) from err
+    except exc.DBAPIError as err:
+        translated = db._faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
 
 
 def _close_account(ex: Executor, account_id: int, *, now: datetime, books: Books, actor: Actor,

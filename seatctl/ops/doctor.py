@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlmodel import Session
 
 from seatctl.store.tables import APPEND_ONLY_TABLES
@@ -21,28 +22,72 @@ class Check:
         return {"check": self.check, "status": self.status, "detail": self.detail}
 
 
-def _rows(session: Session, sql: str, limit: int = 5) -> list[tuple]:
-    return [tuple(r) for r in session.execute(text(sql + f" LIMIT {limit}")).all()]
+@dataclass(frozen=True)
+class _Query:
+    """A check's query, run by the check (so a damaged page fails that check only)."""
+
+    session: Session
+    sql: str
+    limit: int = 5
+
+    def __call__(self) -> list[tuple]:
+        return [tuple(r) for r in self.session.execute(text(self.sql + f" LIMIT {self.limit}")).all()]
 
 
-def _violations(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:
+def _rows(session: Session, sql: str, limit: int = 5) -> _Query:
+    return _Query(session, sql, limit)
+
+
+def _violations(name: str, query: _Query, describe: Callable[[tuple], str], ok: str) -> Check:
+    return _guarded(name, query.session, lambda: _verdict(name, query(), describe, ok))
+
+
+def _verdict(name: str, rows: list[tuple], describe: Callable[[tuple], str], ok: str) -> Check:
     if not rows:
         return Check(name, "ok", ok)
     shown = "; ".join(describe(r) for r in rows[:5])
     return Check(name, "FAIL", shown + (" …" if len(rows) >= 5 else ""))
 
 
+DAMAGED_DETAIL = "the ledger file is damaged ({}): restore a backup"
+
+
+def damaged(message: str) -> list[Check]:
+    """What doctor reports when the file is too damaged to read even who is asking."""
+    return [Check("integrity", "FAIL", DAMAGED_DETAIL.format(message))]
+
+
 def _integrity(session: Session, dialect: str) -> list[Check]:
     if dialect != "sqlite":
-        return [Check("integrity_check", "ok", f"left to {dialect} itself"),
+        return [Check("integrity", "ok", f"left to {dialect} itself"),
                 Check("foreign_key_check", "ok", f"enforced by {dialect}")]
-    result = [r[0] for r in session.execute(text("PRAGMA integrity_check")).all()]
+    try:
+        result = [r[0] for r in session.execute(text("PRAGMA integrity_check")).all()]
+    except exc.DBAPIError as err:  # a page so damaged that the check itself stops
+        return damaged(_first_line(err))
+    checks = [Check("integrity", "ok" if result == ["ok"] else "FAIL",
+                    "; ".join(result[:5]) if result != ["ok"] else "the file's pages and indexes are sound")]
+    checks.append(_guarded("foreign_key_check", session, lambda: _foreign_keys(session)))
+    return checks
+
+
+def _foreign_keys(session: Session) -> Check:
     fks = session.execute(text("PRAGMA foreign_key_check")).all()
-    return [
-        Check("integrity_check", "ok" if result == ["ok"] else "FAIL", "; ".join(result[:5])),
-        Check("foreign_key_check", "FAIL" if fks else "ok",
-              "; ".join(f"{r[0]} row {r[1]} → {r[2]}" for r in fks[:5]) or "no dangling references"),
-    ]
+    return Check("foreign_key_check", "FAIL" if fks else "ok",
+                 "; ".join(f"{r[0]} row {r[1]} → {r[2]}" for r in fks[:5]) or "no dangling references")
+
+
+def _first_line(err: exc.DBAPIError) -> str:
+    return str(err.orig).strip().splitlines()[0] if str(err.orig).strip() else type(err.orig).__name__
+
+
+def _guarded(name: str, session: Session, check: Callable[[], Check]) -> Check:
+    """A check that cannot read what it checks (a damaged page) fails, and the others still run."""
+    try:
+        return check()
+    except exc.DBAPIError as err:
+        session.rollback()  # PostgreSQL refuses every statement after an error until the transaction ends
+        return Check(name, "FAIL", f"cannot be checked: {_first_line(err)}")
 
 
 def _append_only(session: Session, dialect: str) -> Check:
@@ -131,8 +176,10 @@ def run_checks(session: Session) -> list[Check]:
         ORDER BY ac.slug, u.email, l.code"""),
         lambda r: f"'{r[1]}' waits for '{r[2]}' in '{r[0]}' but {r[3]}",
         "every waiting request is an active user's, in an open account, for a licence they do not hold"))
-    checks.append(_every_change_has_event(session))
-    checks.append(_append_only(session, dialect))
+    checks.append(_guarded("time_runs_forward", session, lambda: _time_runs_forward(session, dialect)))
+    checks.append(_guarded("every_change_has_event", session, lambda: _every_change_has_event(session)))
+    checks.append(_guarded("grants", session, lambda: _grants(session, dialect)))
+    checks.append(_guarded("append_only", session, lambda: _append_only(session, dialect)))
     return checks
 
 
@@ -152,3 +199,43 @@ def _every_change_has_event(session: Session) -> Check:
             problems.append(f"{rows} {what} but {counts.get(action, 0)} '{action}' events")
     return Check("every_change_has_event", "FAIL" if problems else "ok",
                  "; ".join(problems) or "invoices, closes, purchases and assignments all have their events")
+
+
+def _time_runs_forward(session: Session, dialect: str) -> Check:
+    """Events in the order they were written (id), and invoices in number order per series, never go
+    back in time (SPEC §8). SQLite writes one transaction at a time, so any step back is a fault. On
+    PostgreSQL, writes to different accounts run side by side and take their ids and numbers in commit
+    order, so a step back within the clock skew tolerance (`clock.SKEW`) is allowed there."""
+    from sqlalchemy import DateTime, func, select
+
+    from seatctl.clock import SKEW, instant_text
+    from seatctl.store.tables import event_table, invoice_table
+
+    tolerance = timedelta(0) if dialect == "sqlite" else SKEW
+    e, i = event_table.c, invoice_table.c
+    ev = select(e.id, e.at, func.lag(e.at, type_=DateTime).over(order_by=e.id).label("before")).subquery()
+    inv = select(i.number, i.issued_at, func.lag(i.issued_at, type_=DateTime).over(
+        partition_by=i.series, order_by=(i.year, i.seq)).label("before"),
+        func.lag(i.number).over(partition_by=i.series, order_by=(i.year, i.seq)).label("previous")).subquery()
+    problems = [f"event {n} at {instant_text(at)} follows one at {instant_text(before)}"
+                for n, at, before in session.execute(select(ev).where(ev.c.at < ev.c.before).order_by(ev.c.id))
+                if before - at > tolerance][:3]
+    problems += [f"{n} issued {instant_text(at)}, before {previous} ({instant_text(before)})"
+                 for n, at, before, previous in session.execute(
+                     select(inv).where(inv.c.issued_at < inv.c.before).order_by(inv.c.number))
+                 if before - at > tolerance][:3]
+    return Check("time_runs_forward", "FAIL" if problems else "ok",
+                 "; ".join(problems) or "events and invoice issue times never go back in time")
+
+
+def _grants(session: Session, dialect: str) -> Check:
+    """PostgreSQL: every registered operator's database role holds exactly the rights of its seatctl
+    role (SPEC §6), and PUBLIC none. SQLite has no grants: the file's permissions are the boundary."""
+    if dialect != "postgresql":
+        return Check("grants", "ok", "none on SQLite: the file's permissions are the boundary")
+    from seatctl.ops.operators import grant_drift
+
+    problems = grant_drift(session)
+    return Check("grants", "FAIL" if problems else "ok",
+                 "; ".join(problems) + ". Give them again: seatctl init" if problems
+                 else "every operator's database role holds exactly what its seatctl role needs")

@@ -69,12 +69,15 @@ def write_invoice(ex: Executor, bill: Bill, *, books: Books, at: datetime, actor
     year = issue_year(at, books.timezone)
     seq, number = take_number(ex, series, year)
     draft = bill.draft
-    inserted = ex.first(q.invoice, {
+    values: dict[str, Any] = {
         "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
         "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
         "currency": currency or books.currency, "subtotal_minor": bill.subtotal_minor, "tax_minor": bill.tax_minor,
-        "total_minor": bill.total_minor, "credit_of": credit_of, "reason": reason,
-    }, insert=True)
+        "total_minor": bill.total_minor,
+    }
+    if credit_of is not None:  # only a credit note names these (on PostgreSQL only billing roles may write them)
+        values.update(credit_of=credit_of, reason=reason)
+    inserted = ex.first(q.invoice, values, insert=True)
     invoice_id = int(inserted[0])
     ex.many(q.lines, [{"invoice_id": invoice_id, "line_no": i, **line.row(books.digits)}
                       for i, line in enumerate(bill.lines, 1)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seatctl.errors import SeatctlError
 from seatctl.store.schema import upgrade
 
 COPIED_KEYS = ("tax_rate", "invoice_prefix")  # read from the config once per ledger (SPEC §10)
@@ -49,9 +50,10 @@ def init_ledger(location, *, currency: str | None, timezone: str | None, operato
             if not done:  # a bad value in the config is exit 2 here, before anything is written
                 copy = {key: settings.parse_value(key, legacy[key]) for key in COPIED_KEYS if key in legacy}
             if revision == db.SCHEMA_REVISION and done:
+                regranted = _regrant_current(engine, operator=operator, now=now) if not location.is_sqlite else []
                 engine.dispose()
                 return {"database": location.display, "status": "up to date", "revision": revision,
-                        "owner": None, "backup": None, "copied": {}}
+                        "owner": None, "backup": None, "copied": {}, **({"grants": regranted} if regranted else {})}
             if location.is_sqlite and revision != db.SCHEMA_REVISION:  # a copy to come back to
                 safety_copy = _free_name(location.path.with_name(
                     f"{location.path.name}.before-{db.SCHEMA_REVISION}"))
@@ -72,6 +74,8 @@ def init_ledger(location, *, currency: str | None, timezone: str | None, operato
                 else:
                     try:
                         _upgrade(conn, revision, copy, operator=operator, now=now)
+                    except SeatctlError:  # refused (the clock): nothing changed, said as it is
+                        raise
                     except Exception as err:  # Alembic's own errors, a failed DDL or copy statement
                         from seatctl.errors import Busy
 
@@ -124,6 +128,9 @@ def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -
     if revision != db.SCHEMA_REVISION:
         upgrade(conn)
     with Session(bind=conn) as session:
+        from seatctl import clock
+
+        now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
         present = settings.stored(session)
         if settings.COPIED in present:  # copied by an earlier init: only the schema changes
             copy = {}
@@ -134,6 +141,20 @@ def _upgrade(conn, revision: str, copy: dict[str, str], *, operator: str, now) -
         audit.record(session, at=now, operator=operator, action="ledger.upgrade", previous_revision=revision,
                      revision=db.SCHEMA_REVISION, copied=copy, grants=regranted)
         session.flush()
+
+
+def _regrant_current(engine, *, operator: str, now) -> list[str]:
+    """PostgreSQL, a ledger already up to date: `init` gives every registered operator's role its
+    rights again (what `doctor`'s `grants` row asks for when they drifted), with one event."""
+    from seatctl import clock
+    from seatctl.store import audit
+    from seatctl.store import engine as db
+
+    with db.write(engine) as session:
+        now = clock.not_before(audit.latest_at(session), now)
+        done = _regrant(session)
+        audit.record(session, at=now, operator=operator, action="ledger.grants", grants=done)
+    return done
 
 
 def _regrant(session) -> list[str]:

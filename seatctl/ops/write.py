@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from seatctl import clock
 from seatctl.errors import Refused, SeatctlError
 from seatctl.ops.cycles import close_due
 from seatctl.ops.lookup import find_account, invoicing_account
@@ -23,13 +24,17 @@ from seatctl.store.tables import Account
 T = TypeVar("T")
 
 
-def transaction(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run `work` in one write transaction (the write lock first, then checks, writes and events). If it
-    is refused with events to leave (`SeatctlError.events`), nothing it wrote stays, and those events
-    are written in a transaction of their own before the error goes on."""
+def transaction(engine: Engine, work: Callable[[Session, datetime], T], *, now: datetime) -> T:
+    """Run `work(session, at)` in one write transaction (the write lock first, then checks, writes and
+    events). `at` is `now`, unless the ledger's latest event is later: time never runs backwards in the
+    ledger, so within the clock skew tolerance the write is recorded at that event's instant, and
+    beyond it refused (`clock.not_before`). If `work` is refused with events to leave
+    (`SeatctlError.events`), nothing it wrote stays, and those events are written in a transaction of
+    their own before the error goes on."""
     try:
         with db.write(engine) as session:
-            return work(session)
+            at = clock.not_before(audit.latest_at(session), now)
+            return work(session, at)
     except SeatctlError as err:
         if err.events:
             with db.write(engine) as session:

@@ -49,3 +49,17 @@ def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
 def record(session: Session, **event: Any) -> None:
     """One event (the arguments of `row`) added to the session, written with the change it records."""
     session.add(Event(**row(**event)))
+
+
+@functools.cache
+def _latest_at() -> Any:
+    from sqlalchemy import select
+
+    table = Event.__table__
+    return select(table.c.at).order_by(table.c.id.desc()).limit(1)
+
+
+def latest_at(conn: Connection | Session) -> datetime | None:
+    """The instant of the ledger's latest event (the one written last: the highest id)."""
+    value = conn.execute(_latest_at()).scalar()
+    return value if isinstance(value, datetime) or value is None else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlmodel import Session
 
-from seatctl.errors import Busy, NotFound, PermissionDenied, Refused, SeatctlError
+from seatctl.errors import Busy, NotFound, PermissionDenied, Refused, SeatctlError, UsageError
 
 # The Alembic head this code expects; a test checks it against migrations/versions.
 SCHEMA_REVISION = "0002"
@@ -128,13 +128,107 @@ def before_raw_statement(conn: Connection, cursor: object, statement: str, param
             fn(conn, cursor, statement, parameters, None, executemany)
 
 
-def _translate(err: exc.OperationalError) -> SeatctlError:
-    message = str(err.orig)
-    if "locked" in message or "busy" in message:
+DAMAGED = "the ledger file is damaged"
+DAMAGED_HINT = "Restore a backup; see: seatctl doctor"
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) of the faults told apart below.
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def fault(err: BaseException) -> SeatctlError | None:
+    """The one translation of a database or file fault into what the person at the keyboard can act
+    on (each its own WHAT and HINT, SPEC §8), or None when `err` is not one (a bug: exit 1).
+
+    Exit codes: a damaged file is 4, like `doctor`'s failing `integrity` row (nothing will work until a
+    backup is restored); a full disk, a read-only file, an I/O error and a lost or refused database
+    connection are 6 (the ledger cannot be used now; run again once the machine is fixed); a number
+    given that is too large for the database is 2 (out of bounds), a sum of stored numbers that
+    overflows is 4 (the ledger holds a value past the bounds). Nothing is written in every case."""
+    if isinstance(err, SeatctlError):
+        return err
+    orig = err.orig if isinstance(err, exc.DBAPIError) else err
+    if isinstance(err, exc.StatementError) and not isinstance(err, exc.DBAPIError):
+        orig = err.orig
+    if isinstance(orig, OverflowError) and "SQLite INTEGER" in str(orig):  # the driver cannot bind this int
+        return _overflow()
+    if isinstance(orig, sqlite3.Error):
+        return _sqlite_fault(orig)
+    if orig is None:
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None or (isinstance(err, exc.DBAPIError) and err.connection_invalidated):
+        return _server_fault(err, orig, sqlstate)
+    return None
+
+
+def _overflow() -> SeatctlError:
+    return UsageError("a number is too large for the ledger (integer overflow); nothing was written",
+                      "Use a smaller quantity or amount")
+
+
+def _stored_overflow() -> SeatctlError:
+    return Refused("the ledger's sums overflow: a stored quantity is too large (integer overflow); nothing "
+                   "was written", "Find it with: seatctl log --action usage.record")
+
+
+def _sqlite_fault(orig: sqlite3.Error) -> SeatctlError | None:
+    code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+    message = str(orig)
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in message:
+        return Refused(DAMAGED, DAMAGED_HINT)
+    if code == _SQLITE_FULL:
+        return Busy("the disk holding the ledger is full (nothing was written)",
+                    "Free some space (or raise the file size limit), then run the command again")
+    if code == _SQLITE_READONLY or code == _SQLITE_PERM:
+        return Busy("the ledger file is read-only here (nothing was written)",
+                    "Make the file, its folder and its -wal/-shm files writable by this user, or run "
+                    "read-only commands only")
+    if code == _SQLITE_IOERR:
+        return Busy(f"the disk failed while reading or writing the ledger ({message}; nothing was written)",
+                    "Check the disk (dmesg), then run: seatctl doctor")
+    if code == _SQLITE_CANTOPEN:
+        return Busy("the ledger file cannot be opened", "Check that its folder exists and that this user may "
+                    "read and write the file and create files beside it")
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in message or "busy" in message:
         return Busy("the ledger is busy (another seatctl is writing)", "Try again in a moment")
     if "no such table" in message:
         return Busy("the ledger has no schema", "Run: seatctl init")
-    return Busy(f"the ledger cannot be used: {message}", "Check the file and its permissions")
+    if "integer overflow" in message:  # SUM() past 2^63: a stored quantity is out of bounds
+        return _stored_overflow()
+    return None
+
+
+def _server_fault(err: BaseException, orig: BaseException, sqlstate: str | None) -> SeatctlError | None:
+    if sqlstate == "42501":  # insufficient_privilege: the database's grants are the boundary there
+        first = str(orig).strip().splitlines()[0]
+        return PermissionDenied(f"the database refused: {first}",
+                                "An owner can give this role what it needs: seatctl operator add NAME --role R")
+    if sqlstate == "22003":  # numeric_value_out_of_range
+        return _overflow()
+    if sqlstate in ("53100", "53400"):  # disk_full, configuration_limit_exceeded
+        return Busy("the database server's disk is full (nothing was written)",
+                    "Ask its administrator to free space, then run the command again")
+    if sqlstate == "25006":  # read_only_sql_transaction: a standby, or default_transaction_read_only
+        return Busy("the database server accepts no writes (read-only; nothing was written)",
+                    "Point SEATCTL_DB at the primary server")
+    if sqlstate in ("55P03", "40P01", "40001"):  # lock_not_available, deadlock, serialization failure
+        return Busy("the ledger is busy (another seatctl is writing)", "Try again in a moment")
+    lost = (isinstance(err, exc.DBAPIError) and err.connection_invalidated) or (sqlstate or "").startswith(
+        ("08", "57P"))  # connection_exception, admin_shutdown / crash_shutdown / cannot_connect_now
+    if lost:
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else "connection closed"
+        return Busy(f"the connection to the database server was lost ({first}); nothing was written",
+                    "Run the command again once the server is reachable (a write is all or nothing)")
+    return None
+
+
+def _translate(err: exc.DBAPIError) -> SeatctlError:
+    translated = fault(err)
+    if translated is not None:
+        return translated
+    message = str(err.orig).strip().splitlines()[0] if str(err.orig).strip() else type(err.orig).__name__
+    return Busy(f"the ledger cannot be used: {message}", "Run: seatctl doctor")
 
 
 @contextmanager
@@ -145,10 +239,11 @@ def write(engine: Engine) -> Iterator[Session]:
             session.connection()  # BEGIN IMMEDIATE now, before anything is read
             yield session
             session.commit()
-    except exc.OperationalError as err:
-        raise _translate(err) from err
-    except exc.ProgrammingError as err:
-        raise _refused_by_database(err) from err
+    except exc.DBAPIError as err:
+        translated = _faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
 
 
 @contextmanager
@@ -156,19 +251,20 @@ def read(engine: Engine) -> Iterator[Session]:
     try:
         with Session(engine, expire_on_commit=False) as session:
             yield session
-    except exc.OperationalError as err:
-        raise _translate(err) from err
-    except exc.ProgrammingError as err:
-        raise _refused_by_database(err) from err
+    except exc.DBAPIError as err:
+        translated = _faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
 
 
-def _refused_by_database(err: exc.ProgrammingError) -> Exception:
-    """PostgreSQL's grants are the boundary there: a statement the role may not run is exit 5."""
-    if getattr(err.orig, "sqlstate", None) == "42501":  # insufficient_privilege
-        first = str(err.orig).strip().splitlines()[0]
-        return PermissionDenied(f"the database refused: {first}",
-                                "An owner can give this role what it needs: seatctl operator add NAME --role R")
-    return err
+def _faulted(err: exc.DBAPIError) -> Exception:
+    """A fault as its error (`fault`); an operational error nothing recognises still gets one line;
+    anything else (a constraint a check should have caught) stays a bug."""
+    translated = fault(err)
+    if translated is not None:
+        return translated
+    return _translate(err) if isinstance(err, exc.OperationalError) else err
 
 
 def stored_revision(engine: Engine) -> str | None:
@@ -182,6 +278,11 @@ def stored_revision(engine: Engine) -> str | None:
     except exc.ProgrammingError:  # PostgreSQL: no such table, or not visible to this role
         _check_visible(engine)
         return None
+    except exc.DBAPIError as err:  # a damaged file, a lost connection…
+        translated = _faulted(err)
+        if translated is err:
+            raise
+        raise translated from err
     return row[0] if row else None
 
 
@@ -249,7 +350,19 @@ def backup(engine: Engine, location: Location, target: Path) -> Path:
                            "For PostgreSQL use pg_dump, e.g. pg_dump -Fc -f seatctl.dump DBNAME")
     if target.exists():
         raise Refused(f"'{target}' already exists", "Choose a new file name")
-    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    if target.is_symlink():  # a link to nothing: the copy is never written through a link
+        raise UsageError(f"'{target}' is a symbolic link to '{os.readlink(target)}', which does not exist",
+                         "Give the path of a new file, not of a link")
+    folder = target.parent
+    if not folder.exists():
+        raise NotFound(f"no folder '{folder}' for the backup", f"Create it first: mkdir -p {folder}")
+    if not folder.is_dir():
+        raise UsageError(f"'{folder}' is not a folder", "Give the path of a new file in an existing folder")
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as err:
+        raise UsageError(f"cannot create '{target}': {err.strerror or err}",
+                         "Choose a folder you may write to, on a disk with room") from None
     os.close(fd)
     os.chmod(target, 0o600)
     try:
@@ -262,7 +375,12 @@ def backup(engine: Engine, location: Location, target: Path) -> Path:
                 dest.close()
         finally:
             raw.close()
-    except BaseException:
+    except BaseException as err:
         target.unlink(missing_ok=True)
+        code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+        if isinstance(err, sqlite3.Error) and code in (_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN):
+            where = "is full" if code == _SQLITE_FULL else f"cannot be written ({err})"
+            raise Busy(f"the disk holding '{target}' {where}; no backup was written",
+                       "Free some space there or choose another folder, then run the backup again") from None
         raise
     return target
