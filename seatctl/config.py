@@ -50,6 +50,11 @@ def _user_data_dir() -> Path:
     return Path(user_data_dir(APP))
 
 
+def history_path() -> Path:
+    """`seatctl shell`'s history: in the user data folder, beside the default ledger."""
+    return _user_data_dir() / "shell_history"
+
+
 def config_path(explicit: str | None) -> Path | None:
     """`--config`, then `SEATCTL_CONFIG`, then ./seatctl.toml, then the user config folder."""
     if explicit:

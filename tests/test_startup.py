@@ -60,3 +60,15 @@ def test_a_ledger_command_does_not_import_alembic(tmp_path):
     assert "alembic" not in loaded
     # a read loads neither the write path nor the PostgreSQL dialect on a SQLite ledger
     assert not loaded & {"seatctl.ops.write", "seatctl.ops.cycles", "seatctl.ops.metering", "sqlalchemy.dialects.postgresql"}
+
+
+def test_a_completion_request_imports_no_write_path_alembic_or_database_library(tmp_path):
+    # Tab runs a process every time: on a SQLite ledger it reads slugs with sqlite3 alone.
+    env = {"SEATCTL_DB": str(tmp_path / "l.db"), "SEATCTL_OPERATOR": "alice", "SEATCTL_NOW": "2026-11-01T00:00:00Z"}
+    assert run_process(["init"], env).returncode == 0
+    assert run_process(["account", "add", "acme", "--name", "Acme"], env).returncode == 0
+    request = {**env, "_SEATCTL_COMPLETE": "complete_bash", "COMP_WORDS": "seatctl assign acme ", "COMP_CWORD": "3"}
+    loaded = _all_modules([], process_env(request))
+    assert "seatctl.cli.complete" in loaded and "sqlite3" in loaded  # the probe answered from the ledger
+    assert not {m.split(".")[0] for m in loaded} & {"alembic", "sqlalchemy", "sqlmodel", "pydantic", "rich", "pendulum"}
+    assert not {m for m in loaded if m.startswith(("seatctl.ops", "seatctl.store", "seatctl.reports"))}

@@ -8,6 +8,7 @@ lives and its one-line summary, so `seatctl --help` lists them without importing
 (pip's `commands_dict` works the same way; tests/test_cli_registry.py keeps the table honest.)
 """
 
+import os
 import sys
 from collections.abc import Iterator, MutableMapping
 from importlib import import_module
@@ -58,6 +59,8 @@ COMMANDS: dict[str, Entry] = {
     "doctor": Entry("admin", "seatctl.cli.admin", "doctor", "Check the ledger's integrity; exit 4 if a check fails."),
     "backup": Entry("admin", "seatctl.cli.admin", "backup", "A consistent online copy of a SQLite ledger."),
     "demo": Entry("admin", "seatctl.cli.admin", "demo", "Build a sample ledger and walk through every job."),
+    "batch": Entry("admin", "seatctl.cli.many", "batch", "Run the commands of a file (or -) in one process."),
+    "shell": Entry("admin", "seatctl.cli.shell", "shell", "An interactive session on one ledger, with Tab completion."),
 }
 
 ROOT_EXAMPLES = ["Example: seatctl status acme", "Example: seatctl --db ledger.db report usage --this-month --by week"]
@@ -65,16 +68,20 @@ ROOT_EXAMPLES = ["Example: seatctl status acme", "Example: seatctl --db ledger.d
 
 def build(name: str) -> TyperCommand | TyperGroup:
     """The Click command for one registry entry, built from its module."""
+    from seatctl.cli.complete import attach
+
     entry = COMMANDS[name]
     target = getattr(import_module(entry.module), entry.attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
         group.name, group.help, group.short_help = name, entry.summary, entry.summary
+        attach(group, (name,))
         return group
     single = typer.Typer(add_completion=False, rich_markup_mode=None)
     single.command(name, short_help=entry.summary, cls=HelpCommand)(target)
     command = typer.main.get_command(single)
     assert isinstance(command, TyperCommand)
+    attach(command, (name,))
     return command
 
 
@@ -125,13 +132,23 @@ class Root(TyperGroup):
         super().format_epilog(ctx, formatter)
         write_examples(formatter, ROOT_EXAMPLES)
 
+    def _main_shell_completion(self, ctx_args: MutableMapping[str, Any], prog_name: str,
+                               complete_var: str | None = None) -> None:
+        """A completion request (`_SEATCTL_COMPLETE=complete_bash` …, the Click/Typer protocol the scripts
+        of --show-completion use): answered with our shells' formats (plain help text, never Rich)."""
+        if os.environ.get(complete_var or "_SEATCTL_COMPLETE"):
+            from seatctl.cli.complete import register_shells
+
+            register_shells()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
 
 app = typer.Typer(
     name="seatctl",
     cls=Root,
     help="A ledger of per-seat licences: buy, assign, close billing cycles, report.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish): see cli/complete.py
     rich_markup_mode=None,
     epilog="Run 'seatctl COMMAND --help' for a command's arguments, options and examples.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -149,12 +166,23 @@ def root(
     Options.config = config
 
 
-def run(argv: list[str] | None = None) -> None:
-    """Entry point: usage errors become one `error:` line with exit 2."""
-    command = typer.main.get_command(app)
+_root: "Command | None" = None
+
+
+def root_command() -> "Command":
+    """The root Click command, built once per process (`batch` and `shell` run every line on it)."""
+    global _root
+    if _root is None:
+        _root = typer.main.get_command(app)
+    return _root
+
+
+def invoke(argv: list[str]) -> int:
+    """Run one command line in this process and return its exit code: usage errors become one `error:`
+    line with exit 2. `run` exits with it; `batch` and `shell` run each line through it."""
+    command = root_command()
     try:
-        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="seatctl",
-                            standalone_mode=False)
+        code = command.main(args=argv, prog_name="seatctl", standalone_mode=False)
     except typer.TyperException as err:  # Typer's usage errors (bad option, missing argument)
         ctx = getattr(err, "ctx", None)
         where = f" See: {ctx.command_path} --help" if ctx is not None else ""
@@ -169,4 +197,11 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         code = 130
-    sys.exit(code if isinstance(code, int) else 0)
+    except SystemExit as err:  # --show-completion, --install-completion, a completion request
+        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+    return code if isinstance(code, int) else 0
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: one command, then exit with its code."""
+    sys.exit(invoke(argv if argv is not None else sys.argv[1:]))

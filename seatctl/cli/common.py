@@ -48,6 +48,8 @@ class Options:
 
     db: str | None = None
     config: str | None = None
+    # Set by `batch --format F` for its lines: the format of a line that names none (before the config's).
+    format_default: str | None = None
 
 
 def _default_format(value: Fmt | None) -> Fmt | None:
@@ -55,6 +57,8 @@ def _default_format(value: Fmt | None) -> Fmt | None:
     A config that cannot be read is reported by the command itself, with its exit code."""
     if value is not None:
         return value
+    if Options.format_default:
+        return Fmt(Options.format_default)
     from seatctl import config
     from seatctl.errors import SeatctlError
 
@@ -77,11 +81,35 @@ class Ledger:
     """The ledger a command works on: config, location, engine, clock, actor, books."""
 
     opened: list[Engine] = []  # disposed when the command ends (tests run many commands in one process)
+    # `batch` and `shell` keep their engines from one line to the next (the start-up they save), by
+    # (location, busy_timeout); None outside them. `settle` after each line drops them when it failed.
+    kept: dict[tuple[str, float], Engine] | None = None
 
     @classmethod
     def close_all(cls) -> None:
         while cls.opened:
             cls.opened.pop().dispose()
+
+    @classmethod
+    def keep_engines(cls) -> None:
+        cls.kept = {}
+
+    @classmethod
+    def settle(cls, failed: bool) -> None:
+        """After a line of `batch` or `shell`: every connection must be back in its pool (its transaction
+        ended: the pool rolls back whatever a failed command left). After a failed line, or if a
+        connection is still out, the engines are disposed: the next line opens them afresh."""
+        kept = cls.kept if cls.kept is not None else {}
+        for key, engine in list(kept.items()):
+            if failed or getattr(engine.pool, "checkedout", lambda: 0)():
+                engine.dispose()
+                del kept[key]
+
+    @classmethod
+    def release_engines(cls) -> None:
+        for engine in (cls.kept or {}).values():
+            engine.dispose()
+        cls.kept = None
 
     def __init__(self) -> None:
         from seatctl import clock, config
@@ -96,8 +124,23 @@ class Ledger:
         if self._engine is None:
             from seatctl.store import engine as db
 
-            self._engine = db.open_ledger(db.Location(self.location), busy_timeout=self.config.busy_timeout)
-            Ledger.opened.append(self._engine)
+            location, key = db.Location(self.location), (self.location, self.config.busy_timeout)
+            kept = Ledger.kept.get(key) if Ledger.kept is not None else None
+            if kept is not None:
+                try:
+                    db.check_ledger(kept, location)  # the checks a new engine gets
+                except BaseException:
+                    kept.dispose()
+                    if Ledger.kept is not None:
+                        Ledger.kept.pop(key, None)
+                    raise
+                self._engine = kept
+            else:
+                self._engine = db.open_ledger(location, busy_timeout=self.config.busy_timeout)
+                if Ledger.kept is not None:
+                    Ledger.kept[key] = self._engine
+                else:
+                    Ledger.opened.append(self._engine)
             # Once the ledger is known to be current: before its upgrade, `init` still reads these keys.
             warning = self.config.legacy_warning()
             if warning:

@@ -23,12 +23,8 @@ STEPS: list[tuple[str, str, str, int, str]] = [
     ("2026-01-01T08:01:00Z", "alice", "operator add olivia --role operator", 0, "An operator who may only request purchases."),
     ("2026-01-01T08:01:00Z", "alice", "settings show", 0,
      "What changes money is the ledger's, the same on every machine: seatctl settings set KEY VALUE."),
-    ("2026-01-01T08:02:00Z", "alice", "licence add base --name 'Base plan' --monthly 30.00 --annual 300.00", 0,
-     "Four licence types (seed 000)."),
-    ("2026-01-01T08:02:00Z", "alice", "licence add voip --name 'VoIP calls' --monthly 5.35", 0, ""),
-    ("2026-01-01T08:02:00Z", "alice", "licence add messaging --name Messaging --monthly 4.00", 0, ""),
-    ("2026-01-01T08:02:00Z", "alice", "licence add gsm --name 'GSM integration' --monthly 12.00", 0, ""),
-    ("2026-01-01T08:03:00Z", "alice", "licence list", 0, ""),
+    ("2026-01-01T08:02:00Z", "alice", "batch {dir}/catalogue.txt", 0,
+     "Four licence types (seed 000), in one process: a batch file, one command a line (SPEC §11)."),
     ("2026-01-01T09:00:00Z", "alice", "account add acme --name 'Acme Corp' --anchor 2026-01-01 --min base=2", 0,
      "A contract minimum of 2 base seats is bought at once, for the whole first period."),
     ("2026-01-01T09:05:00Z", "olivia", "user import acme {dir}/users.csv", 0, "Users from a CSV (all or nothing)."),
@@ -165,6 +161,16 @@ SPE_E3 = "base"
 MCOEV = "voip"
 """
 
+# The catalogue, run as a batch: each line as `seatctl LINE` would run it, one process for all of them.
+CATALOGUE = """# The catalogue (seed 000): four licence types, then the list.
+licence add base --name 'Base plan' --monthly 30.00 --annual 300.00
+licence add voip --name 'VoIP calls' --monthly 5.35
+licence add messaging --name Messaging --monthly 4.00
+licence add gsm --name 'GSM integration' --monthly 12.00
+
+licence list
+"""
+
 AGENTS = [f"agent{i:02d}@callco.example.com" for i in range(1, 21)]
 EXTRA_FILES = {
     "callco.csv": "email,name,role\n" + "".join(f"{a},,agent\n" for a in AGENTS),
@@ -174,11 +180,12 @@ EXTRA_FILES = {
     "m365-monday.csv": _m365(MONDAY),
     "m365-tuesday.csv": _m365(TUESDAY),
     "seatctl.toml": CONFIG,
+    "catalogue.txt": CATALOGUE,
 }
 
 
 def run_demo(path: str | None, fmt: str | None = None) -> int:
-    from seatctl.cli.app import run
+    from seatctl.cli.app import invoke
 
     folder = Path(path) if path else Path(tempfile.mkdtemp(prefix="seatctl-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,14 +206,13 @@ def run_demo(path: str | None, fmt: str | None = None) -> int:
             if why:
                 print(f"\n# {why}")
             shown = command.replace(" ".join(AGENTS), "agent01@callco.example.com … agent20@callco.example.com")
+            if command.startswith("batch "):
+                print(f"$ cat {command.split()[1]}\n{(folder / 'catalogue.txt').read_text(encoding='utf-8')}", end="")
             print(f"$ SEATCTL_NOW={now} SEATCTL_OPERATOR={operator} seatctl {shown}", flush=True)
             argv = shlex.split(command) + (["--format", fmt] if fmt else [])
             real_stderr, sys.stderr = sys.stderr, sys.stdout  # a step's error line belongs in the walk-through
             try:
-                run(argv)
-                code = 0
-            except SystemExit as exit_:
-                code = int(exit_.code or 0)
+                code = invoke(argv)
             finally:
                 sys.stderr = real_stderr
             sys.stdout.flush()

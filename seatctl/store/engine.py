@@ -312,24 +312,31 @@ def open_ledger(location: Location, *, busy_timeout: float = 10.0) -> Engine:
         raise NotFound(f"no ledger at '{location.display}'", "Create it: seatctl init")
     engine = make_engine(location, busy_timeout=busy_timeout)
     try:
-        revision = stored_revision(engine)
-    except exc.OperationalError as err:  # PostgreSQL: server down, database missing, role refused
-        engine.dispose()
-        raise Busy(f"cannot connect to the ledger: {str(err.orig).strip().splitlines()[0]}",
-                   "Check the URL and that the server is running") from None
-    except SeatctlError:
+        check_ledger(engine, location)
+    except BaseException:
         engine.dispose()
         raise
+    return engine
+
+
+def check_ledger(engine: Engine, location: Location) -> None:
+    """The checks every command makes before it uses a ledger: it exists and its schema is the one
+    this code expects. `open_ledger` makes them on a new engine; `batch` and `shell` again before each
+    line on the engine they keep."""
+    if not location.exists():
+        raise NotFound(f"no ledger at '{location.display}'", "Create it: seatctl init")
+    try:
+        revision = stored_revision(engine)
+    except exc.OperationalError as err:  # PostgreSQL: server down, database missing, role refused
+        raise Busy(f"cannot connect to the ledger: {str(err.orig).strip().splitlines()[0]}",
+                   "Check the URL and that the server is running") from None
     if revision is None and not location.is_sqlite:
-        engine.dispose()
         raise NotFound(f"no ledger at '{location.display}'", "Create it: seatctl init")
     if revision != SCHEMA_REVISION:
-        engine.dispose()
         raise Busy(
             f"the ledger's schema is at revision {revision or 'none'}, this seatctl needs {SCHEMA_REVISION}",
             "Upgrade it: seatctl init",
         )
-    return engine
 
 
 def create_private_file(path: Path) -> None:
