@@ -63,16 +63,29 @@ def status_rows(session: Session, *, slug: str | None = None, tree: bool = False
     i = plan_include_table.c
     for plan_id, licence_id, quantity in session.exec(select(i.plan_id, i.licence_id, i.quantity)).all():
         included.setdefault(plan_id, {})[licence_id] = quantity
-    for account in accounts.values():  # a plan's included seats are a minimum too
-        if account.closed_at is not None:  # after its final close an account has no minimum (SPEC §5)
+    codes: dict[int, str] = dict(session.exec(select(licence_table.c.id, licence_table.c.code)).all())
+    return _table(accounts, owned=owned, in_use=in_use, minimum=minimum, buying=buying, waiting=waiting,
+                  included=included, codes=codes)
+
+
+Key = tuple[int, int]  # (account id, licence id)
+
+
+def _table(accounts: dict[int, Any], *, owned: dict[Key, int], in_use: dict[Key, int], minimum: dict[Key, int],
+           buying: dict[Key, int], waiting: dict[Key, int], included: dict[int, dict[int, int]],
+           codes: dict[int, str]) -> list[dict[str, object]]:
+    """The status rule, once, for both paths: one row per account and licence that has seats owned, held,
+    a minimum, seats being bought or people waiting; a plan's included seats are a minimum too, and an
+    account after its final close has no minimum at all (SPEC §5); free/total are null in peak mode."""
+    minimum = {key: n for key, n in minimum.items() if accounts[key[0]].closed_at is None}
+    for account in accounts.values():
+        if account.closed_at is not None:
             continue
         for licence_id, quantity in included.get(account.plan_id or 0, {}).items():
             key = (account.id, licence_id)
             minimum[key] = max(minimum.get(key, 0), quantity)
-    keys = set(owned) | set(in_use) | set(minimum) | set(buying) | set(waiting)
-    codes: dict[int, str] = dict(session.exec(select(licence_table.c.id, licence_table.c.code)).all())
     rows = []
-    for account_id, licence_id in keys:
+    for account_id, licence_id in set(owned) | set(in_use) | set(minimum) | set(buying) | set(waiting):
         account = accounts[account_id]
         used = in_use.get((account_id, licence_id), 0)
         total = owned.get((account_id, licence_id), 0)
@@ -96,7 +109,8 @@ def _statements() -> SimpleNamespace:
     acct: Any = bindparam("acct")
     plan: Any = bindparam("plan")
     return SimpleNamespace(
-        account=core_select(a.id, a.slug, a.mode, a.plan_id, a.period_start, a.timezone).where(a.slug == bindparam("slug")),
+        account=core_select(a.id, a.slug, a.mode, a.plan_id, a.period_start, a.timezone, a.closed_at)
+        .where(a.slug == bindparam("slug")),
         owned=core_select(s.licence_id, func.count()).where(s.cancelled_at.is_(None), s.account_id == acct)
         .group_by(s.licence_id),
         in_use=core_select(h.licence_id, func.count()).where(h.released_at.is_(None), h.account_id == acct)
@@ -129,27 +143,15 @@ def _one_account(session: Session, slug: str) -> list[dict[str, object]]:
 
     q, ex = _statements(), Executor.of(session)
     account = _account(ex, slug)
-    key = {"acct": account.id}
-    owned: dict[int, int] = dict(ex.rows(q.owned, key))
-    in_use: dict[int, int] = dict(ex.rows(q.in_use, key))
-    minimum: dict[int, int] = dict(ex.rows(q.minimum, key))
-    buying = {lic: int(n) for lic, n in ex.rows(q.buying, {**key, "pending": "pending"})}
-    waiting = {lic: int(n) for lic, n in ex.rows(q.waiting, key)}
-    if account.plan_id is not None:  # a plan's included seats are a minimum too
-        for licence_id, quantity in ex.rows(q.included, {"plan": account.plan_id}):
-            minimum[licence_id] = max(minimum.get(licence_id, 0), quantity)
-    codes: dict[int, str] = dict(ex.rows(q.licences, {}))
-    peak = account.mode == "peak"
-    rows = []
-    for licence_id in set(owned) | set(in_use) | set(minimum) | set(buying) | set(waiting):
-        used, total = in_use.get(licence_id, 0), owned.get(licence_id, 0)
-        rows.append({
-            "account": account.slug, "licence": codes[licence_id], "in_use": used,
-            "free": None if peak else total - used, "total": None if peak else total,
-            "minimum": minimum.get(licence_id, 0), "buying": buying.get(licence_id, 0),
-            "waiting": waiting.get(licence_id, 0),
-        })
-    return sorted(rows, key=lambda r: str(r["licence"]))
+    key, acct = {"acct": account.id}, account.id
+
+    def per_licence(statement: Any, params: dict[str, object]) -> dict[Key, int]:
+        return {(acct, lic): int(n) for lic, n in ex.rows(statement, params)}
+
+    included = {} if account.plan_id is None else {account.plan_id: dict(ex.rows(q.included, {"plan": account.plan_id}))}
+    return _table({acct: account}, owned=per_licence(q.owned, key), in_use=per_licence(q.in_use, key),
+                  minimum=per_licence(q.minimum, key), buying=per_licence(q.buying, {**key, "pending": "pending"}),
+                  waiting=per_licence(q.waiting, key), included=included, codes=dict(ex.rows(q.licences, {})))
 
 
 def allowance_rows(session: Session, slug: str) -> list[dict[str, object]]:
