@@ -239,11 +239,11 @@ def phase(name: str, target: str) -> dict[str, object]:
 
         def rows() -> int:  # streamed as the CLI reads them: each row dropped once used
             with db.read(engine) as session:
-                return sum(1 for _ in iter_usage_rows(session, buckets=buckets))
+                return sum(1 for _ in iter_usage_rows(session, buckets=buckets, now=END))
 
         def as_csv() -> None:  # … and written as `seatctl report usage --format csv` writes them
             with db.read(engine) as session, open(os.devnull, "w") as sink, redirect_stdout(sink):
-                render(Output(rows=iter_usage_rows(session, buckets=buckets), columns=COLUMNS), "csv")
+                render(Output(rows=iter_usage_rows(session, buckets=buckets, now=END), columns=COLUMNS), "csv")
 
         seconds, count = timed(rows)
         csv_seconds, _ = timed(as_csv)

@@ -72,7 +72,8 @@ def usage(
 
     lg = Ledger()
     buckets = _range(lg, since, until, by, today, this_week, this_month)
-    rows = lg.stream(lambda s: iter_usage_rows(s, buckets=buckets, slug=account, tree=tree, licence=licence))
+    rows = lg.stream(lambda s: iter_usage_rows(s, buckets=buckets, slug=account, tree=tree, licence=licence,
+                                               now=lg.now))
     if chart and (fmt is None or fmt.value in ("table", "plain")):
         collected = list(rows)
         _chart(collected, buckets, "in_use_peak", "seats in use (peak) per bucket")

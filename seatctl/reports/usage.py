@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, text
 from sqlmodel import Session, col, select
 
-from seatctl import clock
 from seatctl.ops.catalogue import find as find_licence
 from seatctl.ops.lookup import account_ids, in_accounts
 from seatctl.rules.buckets import Bucket
@@ -154,10 +153,10 @@ class _Zone:
 
 
 def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None = None, tree: bool = False,
-                    licence: str | None = None, now: datetime | None = None) -> Iterator[dict[str, object]]:
+                    licence: str | None = None, now: datetime) -> Iterator[dict[str, object]]:
     """The rows of the report in order (bucket, account, licence), as they are computed.
 
-    Nothing after `now` (default: the clock) is counted: the bucket that holds now is counted up to
+    Nothing after `now` (the command's clock) is counted: the bucket that holds now is counted up to
     now (its `owned_end` and `in_use_end` are the levels at now), later buckets count nothing.
 
     Checks its arguments and runs its queries now (so a bad account or licence fails before anything
@@ -184,7 +183,7 @@ def iter_usage_rows(session: Session, *, buckets: list[Bucket], slug: str | None
     def quoted(name: str) -> str:
         return "'" + name.replace("'", "''") + "'"
 
-    cut = (clock.now() if now is None else now) + _ONE_US  # events at now are counted, later ones not
+    cut = now + _ONE_US  # events at now are counted, later ones not
     zones = {tz: _Zone(buckets, tz, literal, cut) for tz in sorted(set(zone_of.values()))}
     one_zone = len(zones) == 1
 
