@@ -5,7 +5,8 @@ and of the current one as if nothing changed before its end (`close_total`); `cy
 run at that period's end carries the real close out and rolls it back. A Hypothesis strategy builds
 random ledgers (modes, cycles, anchors, time zones, plans, minimums, discounts, tax, pending changes,
 parents and children billed via them, trials, suspensions, closed accounts, metered usage) through the
-real command line, then compares the two, account by account, on both backends.
+real command line, then compares the two, account by account, on both backends; then the cron run,
+which closes the accounts together, against the dry run of every account.
 """
 
 from __future__ import annotations
@@ -199,3 +200,26 @@ def test_cycle_show_announces_what_the_close_does(backend, specs, steps, show_af
     with tempfile.TemporaryDirectory() as folder, _fresh_ledger(backend, Path(folder), pg_url, tax) as cli:
         slugs, at = _build(cli, specs, steps, show_after)
         _check(cli, slugs, at)
+        _check_cron(cli, slugs, at + timedelta(days=35))  # later: most accounts are due, several together
+
+
+def _check_cron(cli: Seatctl, slugs: list[str], at: datetime) -> None:
+    """The cron run closes the due accounts together (a group of account periods per transaction, set-based
+    writes). What it writes is what the dry run, which closes them one account period at a time, announced
+    (the invoice numbers aside: a group takes them for its accounts' first periods before their second),
+    and it leaves each account as `cycle show` projected it (seats owned, minimums, the next close)."""
+    def shape(rows: list[dict]) -> list[tuple]:
+        return [(r["account"], r["period_start"], r["period_end"], r["seats_cancelled"], r["total"],
+                 r["invoice"] is None) for r in rows]
+
+    def cards() -> dict[str, dict]:
+        return {slug: {k: v for k, v in _json(cli, "cycle", "show", slug, now=_instant(at)).items()
+                       if k not in ("due", "due_periods")} for slug in slugs}
+
+    projected = cards()
+    dry = _json(cli, "cycle", "close", "--dry-run", now=_instant(at), operator="cron")
+    real = _json(cli, "cycle", "close", now=_instant(at), operator="cron")
+    assert shape(real) == shape(dry), (dry, real)
+    for slug, card in cards().items():
+        assert card == projected[slug], (slug, projected[slug], card)
+    assert _json(cli, "cycle", "close", now=_instant(at), operator="cron") == []

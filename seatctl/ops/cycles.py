@@ -2,9 +2,10 @@
 
 The close of an account period is planned by `rules/close.py` from the state this module reads (one
 UNION ALL per account: minimums, metered use, seat and assignment counts, free seats, waiting
-requests), and carried out here with a small fixed number of set-based statements (`store/statements.py`)
-on the fast executor (`store/executor.py`): the trim, the included seats, the account's next period,
-the one invoice (`ops/invoices.write_invoice`), the closed periods and the events. Prices, licences,
+requests; on PostgreSQL one for a whole group of accounts), and carried out here with a small fixed
+number of set-based statements (`store/statements.py`) on the fast executor (`store/executor.py`),
+for one account period or a group of them (`_Writes`): the trims, the included seats, the accounts'
+next periods, the invoices (`ops/invoices.write_invoices`), the closed periods and the events. Prices, licences,
 plans and meters are loaded once per run (the price book again only when a price or a licence was added
 meanwhile).
 
@@ -29,7 +30,7 @@ from seatctl import clock
 from seatctl.errors import Busy
 from seatctl.ops import waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
-from seatctl.ops.invoices import write_invoice
+from seatctl.ops.invoices import write_invoices
 from seatctl.ops.lookup import find_account, invoicing_account
 from seatctl.rules.books import Books
 from seatctl.rules.close import ClosePlan, FreeSeat, Holding, MemberPlan, MemberState, Minimum, plan_close
@@ -42,7 +43,7 @@ from seatctl.store import audit, statements
 from seatctl.store import engine as db
 from seatctl.store.executor import Executor
 from seatctl.store.statements import FREE, HELD, IN_USE, MINIMUM, MOVED, OWNED, USED, WAITING
-from seatctl.store.tables import Account
+from seatctl.store.tables import Account, account_table, seat_table
 
 
 @dataclass
@@ -183,33 +184,65 @@ class _Projection:
                                       None) for m in state.minimums]
 
 
+def _window(account: Any) -> tuple[datetime, datetime]:
+    """The instants an account's state is read between: its period's start (or its activation, if
+    later) and its end."""
+    start_at = local_midnight(account.period_start, account.timezone)
+    since = max(start_at, account.activated_at) if account.activated_at else start_at
+    return since, account.period_end_at
+
+
+def _take(state: MemberState, kind: int, a: Any, b: Any, c: Any, t: Any, t2: Any) -> None:
+    """One row of the state read (`statements.close().state`) into the state."""
+    if kind == FREE:
+        state.free.setdefault(b, []).append(FreeSeat(a, b, t))
+    elif kind == OWNED:
+        state.owned[a], state.live[a] = b, c
+    elif kind == IN_USE:
+        state.in_use[a] = b
+    elif kind == HELD:
+        state.held.append(Holding(a, t, t2))
+    elif kind == MINIMUM:
+        state.minimums.append(Minimum(a, b, c))
+    elif kind == USED:
+        state.used.append((a, int(b)))
+    elif kind == WAITING:
+        state.waiting[a] = b
+
+
 def read_state(ex: Executor, account: Any, projection: _Projection | None = None) -> MemberState:
     """An account's state at the end of its current period (`period_end_at`, which may be in the future:
     then the state as it would be if nothing changed before it)."""
-    start_at = local_midnight(account.period_start, account.timezone)
-    since = max(start_at, account.activated_at) if account.activated_at else start_at
-    peak = account.mode == "peak"
+    since, end = _window(account)
     q = statements.close()
     state = MemberState(account)
-    for kind, a, b, c, t, t2 in ex.rows(q.state_peak if peak else q.state,
-                                        {"acct": account.id, "since": since, "end": account.period_end_at}):
-        if kind == FREE:
-            state.free.setdefault(b, []).append(FreeSeat(a, b, t))
-        elif kind == OWNED:
-            state.owned[a], state.live[a] = b, c
-        elif kind == IN_USE:
-            state.in_use[a] = b
-        elif kind == HELD:
-            state.held.append(Holding(a, t, t2))
-        elif kind == MINIMUM:
-            state.minimums.append(Minimum(a, b, c))
-        elif kind == USED:
-            state.used.append((a, int(b)))
-        elif kind == WAITING:
-            state.waiting[a] = b
+    for row in ex.rows(q.state_peak if account.mode == "peak" else q.state,
+                       {"acct": account.id, "since": since, "end": end}):
+        _take(state, *row)
     if projection is not None:
         projection.lay_over(state)
     return state
+
+
+def _read_states(ex: Executor, accounts: list[Any]) -> dict[int, MemberState]:
+    """PostgreSQL: the states of a group of accounts (those billing no children), one statement per mode
+    for all of them (`statements.close_group()`), as `read_state` reads each. Elsewhere none: SQLite
+    reads each account's in a statement of its own, as cheaply."""
+    states: dict[int, MemberState] = {}
+    if ex.dialect.name != "postgresql" or len(accounts) < 2:
+        return states
+    g = statements.close_group()
+    for peak in (False, True):
+        group = [a for a in accounts if not a.has_children and (a.mode == "peak") == peak]
+        if not group:
+            continue
+        windows = [_window(a) for a in group]
+        for a in group:
+            states[a.id] = MemberState(a)
+        for acct, *row in ex.rows(g.state_peak if peak else g.state, {
+                "accts": [a.id for a in group], "sinces": [w[0] for w in windows], "ends": [w[1] for w in windows]}):
+            _take(states[acct], *row)
+    return states
 
 
 def _members(ex: Executor, root: Any, projection: _Projection | None = None) -> list[Any]:
@@ -229,76 +262,114 @@ def _members(ex: Executor, root: Any, projection: _Projection | None = None) -> 
 
 
 def plan_period(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: Catalogue,
-                projection: _Projection | None = None) -> tuple[ClosePlan, list[Any]]:
-    """Plan the close of the invoicing account's current period (with its children)."""
+                projection: _Projection | None = None, state: MemberState | None = None) -> tuple[ClosePlan, list[Any]]:
+    """Plan the close of the invoicing account's current period (with its children); `state`: the
+    invoicing account's, when already read (`_read_states`)."""
     members = _members(ex, root, projection)
-    states = [read_state(ex, member, projection) for member in members]
+    states = [state if state is not None and member is root else read_state(ex, member, projection)
+              for member in members]
     return plan_close(states, catalogue=catalogue, books=books, now=now), members
 
 
 # --- carrying a close out -------------------------------------------------------------------------
 
+GROUP = 50  # account periods one transaction of the cron run closes at most
+
+
+@dataclass
+class _Writes:
+    """What the closes of one transaction write, gathered as they are planned, then written together
+    (`_write`): one statement per kind of row for all of them (on PostgreSQL; SQLite runs each as an
+    executemany), whether the transaction closes one account period or a group of them."""
+
+    minimums: list[dict[str, Any]] = field(default_factory=list)  # accounts whose lowered minimums apply
+    finals: list[tuple[int, datetime]] = field(default_factory=list)  # closed accounts' last closes
+    cancel: list[dict[str, Any]] = field(default_factory=list)  # seats the trims cancel
+    add: list[dict[str, Any]] = field(default_factory=list)  # included seats provisioned
+    moves: list[dict[str, Any]] = field(default_factory=list)  # accounts moved to their next period
+    waiting: list[MemberPlan] = field(default_factory=list)  # members whose new seats may seat requests
+    closes: list[tuple[ClosePlan, Any]] = field(default_factory=list)  # each plan, with its invoicing account
+
+    def gather(self, root: Any, plan: ClosePlan) -> None:
+        end_at = plan.end_at
+        for member in plan.members:
+            if member.apply_minimums:
+                self.minimums.append({"acct": member.account_id})
+            if member.final:
+                self.finals.append((member.account_id, end_at))
+            self.cancel.extend({"id": seat, "cancelled_at": end_at} for seat in member.cancel)
+            self.add.extend({"account_id": member.account_id, "licence_id": licence_id, "bought_at": end_at}
+                            for licence_id, count in sorted(member.add.items()) for _ in range(count))
+            self.moves.append({"id": member.account_id, **{k: member.moved[k] for k in MOVED}})
+            if member.seat_waiting:
+                self.waiting.append(member)
+        self.closes.append((plan, root))
+
+
 def _close(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: Catalogue, actor: Actor,
-           automatic: bool, batched: bool = False) -> CloseRow:
+           automatic: bool) -> CloseRow:
     """Close the invoicing account's ended period, and its billed-via children's, in the caller's
     transaction: at most one invoice (renewal lines in advance, usage lines in arrears). `root` is
-    moved to its next period (as written). `batched` (the cron run, whose transaction ends with the
-    close): on PostgreSQL the writes and the COMMIT go in a few round trips (`Executor.batched`),
-    unless waiting requests are seated (a Session's work)."""
+    moved to its next period (as written)."""
     assert is_due(root, now)
-    plan, members = plan_period(ex, root, now=now, books=books, catalogue=catalogue)
-    with ex.batched(commit=True) if batched and not any(m.seat_waiting for m in plan.members) else nullcontext():
-        return _write_close(ex, root, plan, now=now, books=books, actor=actor, automatic=automatic)
+    plan, _ = plan_period(ex, root, now=now, books=books, catalogue=catalogue)
+    writes = _Writes()
+    writes.gather(root, plan)
+    return _write(ex, writes, now=now, books=books, actor=actor, automatic=automatic)[0]
 
 
-def _write_close(ex: Executor, root: Any, plan: ClosePlan, *, now: datetime, books: Books, actor: Actor,
-                 automatic: bool) -> CloseRow:
+def _write(ex: Executor, w: _Writes, *, now: datetime, books: Books, actor: Actor, automatic: bool) -> list[CloseRow]:
+    """Carry out the planned closes (in the caller's transaction): per account, the changes to its seats
+    and minimums and its move, then one invoice per plan that bills something, the closed periods and
+    one event per account period. Each invoicing account is moved to its next period (as written)."""
     q = statements.close()
-    end_at = plan.end_at
-    for member in plan.members:
-        acct = {"acct": member.account_id}
-        if member.apply_minimums:
-            ex.run(q.apply_minimums, acct)
-        if member.final:
-            ex.run(q.release_all, {**acct, "at": end_at})
-            ex.run(q.cancel_all, {**acct, "at": end_at})
-            ex.run(q.drop_minimums, acct)
-        for first in range(0, len(member.cancel), statements.CANCEL_AT_ONCE):
-            chunk = member.cancel[first:first + statements.CANCEL_AT_ONCE]
-            ex.run(statements.cancel_seats(len(chunk)), {"at": end_at, **{f"seat{i}": s for i, s in enumerate(chunk)}})
-        ex.many(q.add_seats, [{"account_id": member.account_id, "licence_id": licence_id, "bought_at": end_at}
-                              for licence_id, count in sorted(member.add.items()) for _ in range(count)])
-        ex.run(q.move, {**acct, **{"v_" + k: member.moved[k] for k in MOVED}})
-        if member.seat_waiting:
-            _seat_waiting(ex, member, actor=actor, now=now)
-    invoice, events = None, []
-    if plan.bill is not None:
-        invoice, event = write_invoice(ex, plan.bill, books=books, at=now, actor=actor)
-        events.append(event)
-    root_plan = plan.root
-    total = plan.total_minor
-    ended = plan.ended
-    ex.many(q.closed, [
-        {"account_id": member.account_id, "period_start": ended.start, "period_end": ended.end, "closed_at": now,
-         "seats_cancelled": plan.seats_cancelled if member is root_plan else 0,
-         "invoice_id": invoice.id if invoice else None, "total_minor": total if member is root_plan else 0,
-         "plan_id": member.plan_id}
-        for member in plan.members])
-    row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), plan.seats_cancelled,
-                   invoice.number if invoice else None, total)
-    for member in plan.members:  # one event per account period closed
-        events.append(audit.row(
-            at=now, operator=actor.name, action="cycle.close", account_id=member.account_id,
-            automatic=automatic, period_start=row.period_start, period_end=row.period_end,
-            seats_cancelled=plan.seats_cancelled if member is root_plan else None, invoice=row.invoice,
-            total=format_minor(total, books.digits) if member is root_plan else None,
-            billed_via=root.slug if member is not root_plan else None,
-            accounts=[m.slug for m in plan.members] if member is root_plan and len(plan.members) > 1 else None,
-            applied=member.applied or None))
+    ex.many(q.apply_minimums, w.minimums)
+    for account_id, end_at in w.finals:
+        acct = {"acct": account_id}
+        ex.run(q.release_all, {**acct, "at": end_at})
+        ex.run(q.cancel_all, {**acct, "at": end_at})
+        ex.run(q.drop_minimums, acct)
+    ex.update_rows(seat_table, "id", w.cancel)
+    ex.many(q.add_seats, w.add)
+    ex.update_rows(account_table, "id", w.moves)
+    for member in w.waiting:
+        _seat_waiting(ex, member, actor=actor, now=now)
+    issued = iter(write_invoices(ex, [plan.bill for plan, _ in w.closes if plan.bill is not None],
+                                 books=books, at=now, actor=actor))
+    closed: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    rows: list[CloseRow] = []
+    for plan, root in w.closes:
+        invoice = None
+        if plan.bill is not None:
+            invoice, event = next(issued)
+            events.append(event)
+        root_plan = plan.root
+        total = plan.total_minor
+        ended = plan.ended
+        closed.extend(
+            {"account_id": member.account_id, "period_start": ended.start, "period_end": ended.end, "closed_at": now,
+             "seats_cancelled": plan.seats_cancelled if member is root_plan else 0,
+             "invoice_id": invoice.id if invoice else None, "total_minor": total if member is root_plan else 0,
+             "plan_id": member.plan_id}
+            for member in plan.members)
+        row = CloseRow(root.slug, ended.start.isoformat(), ended.end.isoformat(), plan.seats_cancelled,
+                       invoice.number if invoice else None, total)
+        rows.append(row)
+        for member in plan.members:  # one event per account period closed
+            events.append(audit.row(
+                at=now, operator=actor.name, action="cycle.close", account_id=member.account_id,
+                automatic=automatic, period_start=row.period_start, period_end=row.period_end,
+                seats_cancelled=plan.seats_cancelled if member is root_plan else None, invoice=row.invoice,
+                total=format_minor(total, books.digits) if member is root_plan else None,
+                billed_via=root.slug if member is not root_plan else None,
+                accounts=[m.slug for m in plan.members] if member is root_plan and len(plan.members) > 1 else None,
+                applied=member.applied or None))
+        for key in MOVED:
+            setattr(root, key, root_plan.moved[key])
+    ex.many(q.closed, closed)
     ex.many(statements.invoices().events, events)
-    for key in MOVED:
-        setattr(root, key, root_plan.moved[key])
-    return row
+    return rows
 
 
 def _seat_waiting(ex: Executor, member: MemberPlan, *, actor: Actor, now: datetime) -> None:
@@ -340,7 +411,8 @@ def due_accounts(session: Session, *, now: datetime, slug: str | None = None) ->
 
 def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug: str | None = None,
               dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[CloseRow]:
-    """The cron job: one transaction per account period (a dry run rolls back one big one)."""
+    """The cron job: the due accounts' ended periods, oldest first, up to `GROUP` account periods a
+    transaction (`_close_group`; a dry run rolls back one big one)."""
     actor.require("billing", "close billing cycles")
     with db.read(engine) as session:
         now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
@@ -362,34 +434,38 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
             session.rollback()
         return rows
     shared = engine.dialect.name == "postgresql"
-    q = statements.close()
+    order = [account_id for account_id, _ in due]
     with _translated(shared), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         ex = Executor(conn)
-        closed: list[list[CloseRow]] = []  # per due account, in the order of `due`
+        closed: dict[int, list[CloseRow]] = {}  # per due account
         held: list[int] = []  # PostgreSQL: accounts another transaction held when this run came to them
         ok = False
+
+        def close(ids: list[int], *, wait: bool) -> None:
+            while ids:  # the accounts still due after a close (cron was down) close their next period
+                rows, busy, ids = _close_group(ex, ids, now=now, books=books, actor=actor, catalogue=catalogue,
+                                               wait=wait)
+                for account_id, row in rows.items():
+                    closed.setdefault(account_id, []).append(row)
+                held.extend(busy)
+
         try:
-            for done, (account_id, _) in enumerate(due, 1):
-                rows, busy = _close_account(ex, account_id, now=now, books=books, actor=actor, catalogue=catalogue,
-                                            claim=q.claim if shared else q.lock)
-                closed.append(rows)
-                if busy:
-                    held.append(done - 1)
+            for first in range(0, len(order), GROUP):
+                close(order[first:first + GROUP], wait=False)
                 if progress:
-                    progress(done, len(due))
-            # What others held (another cron host, or an operator's write, closing it): wait for each, then
+                    progress(min(first + GROUP, len(order)), len(order))
+            # What others held (another cron host, or an operator's write, closing it): wait for them, then
             # close whatever they left due, so nothing due is left open when this run ends well.
-            for index in held:
-                rows, _ = _close_account(ex, due[index][0], now=now, books=books, actor=actor, catalogue=catalogue,
-                                         claim=q.claim_wait)
-                closed[index].extend(rows)
+            waited, held[:] = held[:], []
+            for first in range(0, len(waited), GROUP):
+                close(waited[first:first + GROUP], wait=True)
             ok = True
         finally:
-            if shared and any(closed):
+            if shared and closed:
                 with nullcontext() if ok else suppress(exc.SQLAlchemyError):  # failing: the first error is the one
-                    _flush(ex, due[next(i for i, rows in enumerate(closed) if rows)][0])
-    return [row for rows in closed for row in rows]
+                    _flush(ex, next(iter(closed)))
+    return [row for account_id in order for row in closed.get(account_id, [])]
 
 
 def _flush(ex: Executor, account_id: int) -> None:
@@ -449,27 +525,40 @@ def _lost(err: exc.DBAPIError) -> bool:
         sqlstate is None or sqlstate.startswith(("08", "57P"))))
 
 
-def _close_account(ex: Executor, account_id: int, *, now: datetime, books: Books, actor: Actor,
-                   catalogue: Catalogue, claim: Any) -> tuple[list[CloseRow], bool]:
-    """Each ended period of one account in a transaction of its own (oldest first), on one
-    connection kept for the whole run; `claim` reads and locks the account (`statements.close()`).
-    Returns the rows closed, and whether the account was held by another transaction (PostgreSQL's
-    `claim` skips it: no row) so it may still be due."""
+def _close_group(ex: Executor, ids: list[int], *, now: datetime, books: Books, actor: Actor, catalogue: Catalogue,
+                 wait: bool) -> tuple[dict[int, CloseRow], list[int], list[int]]:
+    """The cron run: the ended period of each of these accounts (the oldest, if several), all in one
+    transaction on the run's connection, written together (`_Writes`). Returns the row of each account
+    closed, the accounts another transaction held (PostgreSQL skips them, unless `wait`: then it waits
+    for them), and the accounts still due after this close (for the next transaction)."""
     conn = ex.conn
-    rows: list[CloseRow] = []
-    while True:
-        with conn.begin():
-            account = ex.namespace(claim, {"acct": account_id})
-            if account is None:  # SQLite: gone; PostgreSQL: another transaction holds it
-                return rows, claim is statements.close().claim
-            if not is_due(account, now):  # another run closed it meanwhile
-                return rows, False
-            catalogue.sync(conn, (account.v_prices, account.v_price_count, account.v_licences))
-            row = _close(ex, account, now=now, books=books, catalogue=catalogue, actor=actor, automatic=False,
-                         batched=True)
-        rows.append(row)
-        if not is_due(account, now):  # the usual case: no second transaction just to find nothing due
-            return rows, False
+    position = {account_id: i for i, account_id in enumerate(ids)}
+    with conn.begin():
+        if ex.dialect.name == "postgresql":  # read and lock them at once (those others hold: no row)
+            g = statements.close_group()
+            accounts = ex.namespaces(g.claim_wait if wait else g.claim, {"accts": ids})
+        else:  # the transaction holds the write lock already
+            lock = statements.close().lock
+            accounts = [a for account_id in ids if (a := ex.namespace(lock, {"acct": account_id})) is not None]
+        found = {a.id for a in accounts}
+        held = [account_id for account_id in ids if account_id not in found] if ex.dialect.name == "postgresql" else []
+        # In the order given (slugs): invoice numbers follow it. One not due was closed meanwhile.
+        accounts = sorted((a for a in accounts if is_due(a, now)), key=lambda a: position[a.id])
+        if not accounts:
+            return {}, held, []
+        first = accounts[0]
+        catalogue.sync(conn, (first.v_prices, first.v_price_count, first.v_licences))
+        states = _read_states(ex, accounts)
+        writes = _Writes()
+        for account in accounts:
+            plan, _ = plan_period(ex, account, now=now, books=books, catalogue=catalogue, state=states.get(account.id))
+            writes.gather(account, plan)
+        # PostgreSQL: the writes and the COMMIT go in a few round trips (`Executor.batched`), unless waiting
+        # requests are seated (a Session's work).
+        with ex.batched(commit=True) if not writes.waiting else nullcontext():
+            rows = _write(ex, writes, now=now, books=books, actor=actor, automatic=False)
+    return ({a.id: row for a, row in zip(accounts, rows, strict=True)}, held,
+            [a.id for a in accounts if is_due(a, now)])
 
 
 # --- cycle show -----------------------------------------------------------------------------------
@@ -553,7 +642,9 @@ def _licence_rows(session: Session, ex: Executor, account: Any, mine: MemberPlan
     for line in mine.usage:
         if line.licence_id is not None:
             usage[line.licence_id] = usage.get(line.licence_id, 0) + line.amount_minor
-    ids = set(state.live) | set(state.in_use) | {k for k, v in mine.minimum.items() if v} | set(renewal) | set(usage)
+    # (a licence whose seats are all gone, as planned closes leave it, has no row: as after those closes)
+    ids = {k for k, v in state.live.items() if v} | set(state.in_use) | {k for k, v in mine.minimum.items() if v} | \
+        set(renewal) | set(usage)
     held_now = {h.licence_id for h in state.held if h.released_at is None}
     ids |= held_now
     rows = []

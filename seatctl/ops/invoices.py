@@ -45,45 +45,64 @@ def issue_year(at: datetime, tz: str) -> int:
     return local_date(at, tz).year
 
 
-def take_number(ex: Executor, series: str, year: int) -> tuple[int, str]:
-    """The next number of a series, in the caller's transaction: the counter row is bumped (and stays
-    locked until the transaction ends, so numbers are gapless under concurrent writers); a series'
-    first number of the year creates the row."""
+def take_numbers(ex: Executor, series: str, year: int, count: int = 1) -> list[tuple[int, str]]:
+    """The next `count` numbers of a series, in the caller's transaction: the counter row is bumped by
+    `count` at once (and stays locked until the transaction ends, so numbers are gapless under
+    concurrent writers); a series' first number of the year creates the row."""
     q = statements.invoices()
-    params = {"s": series, "y": year}
+    params = {"s": series, "y": year, "n": count}
     row = ex.first(q.bump, params)
     if row is None:
         ex.run(statements.create_counter(ex.dialect.name), params)
         row = ex.first(q.bump, params)
-    seq = int(row[0])
-    return seq, f"{series}{year}-{seq:06d}"
+    last = int(row[0])
+    return [(seq, f"{series}{year}-{seq:06d}") for seq in range(last - count + 1, last + 1)]
 
 
 def write_invoice(ex: Executor, bill: Bill, *, books: Books, at: datetime, actor: Actor, series: str | None = None,
                   credit_of: int | None = None, reason: str | None = None,
                   currency: str | None = None) -> tuple[Issued, dict[str, Any]]:
-    """Number and write an invoice and its lines; returns it and its event (`invoice.issue`, or
-    `invoice.void` for a credit note), for the caller to write with its own events, in order."""
+    """Number and write an invoice and its lines; returns it and its event (`invoice.issue`), for the
+    caller to write with its own events, in order."""
+    return write_invoices(ex, [bill], books=books, at=at, actor=actor, series=series, credit_of=credit_of,
+                          reason=reason, currency=currency)[0]
+
+
+def write_invoices(ex: Executor, bills: list[Bill], *, books: Books, at: datetime, actor: Actor,
+                   series: str | None = None, credit_of: int | None = None, reason: str | None = None,
+                   currency: str | None = None) -> list[tuple[Issued, dict[str, Any]]]:
+    """Number and write invoices and their lines (the numbers in the order of `bills`, taken at once);
+    returns each as written, with its event. The cron close writes a group of accounts' invoices in one
+    go; every other writer one."""
+    if not bills:
+        return []
     q = statements.invoices()
     series = series or books.invoice_prefix
     year = issue_year(at, books.timezone)
-    seq, number = take_number(ex, series, year)
-    draft = bill.draft
-    values: dict[str, Any] = {
-        "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
-        "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
-        "currency": currency or books.currency, "subtotal_minor": bill.subtotal_minor, "tax_minor": bill.tax_minor,
-        "total_minor": bill.total_minor,
-    }
-    if credit_of is not None:  # only a credit note names these (on PostgreSQL only billing roles may write them)
-        values.update(credit_of=credit_of, reason=reason)
-    inserted = ex.first(q.invoice, values, insert=True)
-    invoice_id = int(inserted[0])
-    ex.many(q.lines, [{"invoice_id": invoice_id, "line_no": i, **line.row(books.digits)}
-                      for i, line in enumerate(bill.lines, 1)])
-    issued = Issued(invoice_id, number, bill.total_minor)
-    return issued, audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=draft.account_id,
-                             number=number, kind=draft.kind, total=format_minor(bill.total_minor, books.digits))
+    numbers = take_numbers(ex, series, year, len(bills))
+    rows: list[dict[str, Any]] = []
+    for bill, (seq, number) in zip(bills, numbers, strict=True):
+        draft = bill.draft
+        values: dict[str, Any] = {
+            "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,
+            "kind": draft.kind, "issued_at": at, "period_start": draft.period_start, "period_end": draft.period_end,
+            "currency": currency or books.currency, "subtotal_minor": bill.subtotal_minor,
+            "tax_minor": bill.tax_minor, "total_minor": bill.total_minor,
+        }
+        if credit_of is not None:  # only a credit note names these (on PostgreSQL only billing roles may write them)
+            values.update(credit_of=credit_of, reason=reason)
+        rows.append(values)
+    by_number = {number: int(invoice_id)  # matched by number: RETURNING's order is not promised
+                 for invoice_id, number in ex.insert_rows(q.invoice.table, rows, returning=("id", "number"))}
+    ids = [by_number[number] for _, number in numbers]
+    ex.insert_rows(q.lines.table, [{"invoice_id": invoice_id, "line_no": i, **line.row(books.digits)}
+                                   for invoice_id, bill in zip(ids, bills, strict=True)
+                                   for i, line in enumerate(bill.lines, 1)])
+    digits = books.digits
+    return [(Issued(invoice_id, number, bill.total_minor),
+             audit.row(at=at, operator=actor.name, action="invoice.issue", account_id=bill.draft.account_id,
+                       number=number, kind=bill.draft.kind, total=format_minor(bill.total_minor, digits)))
+            for invoice_id, bill, (_, number) in zip(ids, bills, numbers, strict=True)]
 
 
 def issue(session: Session, draft: Draft, *, books: Books, at: datetime, actor: Actor,

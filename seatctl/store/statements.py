@@ -14,14 +14,17 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
+    any_,
     bindparam,
     case,
     cast,
+    column,
     func,
     insert,
     literal_column,
     null,
     or_,
+    true,
     union_all,
     update,
 )
@@ -55,28 +58,42 @@ MOVED = ("cycle", "anchor", "pending_cycle", "pending_anchor", "plan_id", "pendi
 MINIMUM, USED, OWNED, IN_USE, FREE, HELD, WAITING = range(1, 8)
 
 
-@functools.cache
-def close() -> SimpleNamespace:
-    """Every statement of the close."""
-    a, m, s = account_table, minimum_table, seat_table
+def _catalogue_version() -> tuple[Any, ...]:
+    """The catalogue's version, read first by each transaction of the cron run (so the run's price
+    book is known to be current): the latest price, the number of prices, the latest licence."""
+    return (
+        core_select(func.max(licence_price_table.c.id)).scalar_subquery().label("v_prices"),
+        core_select(func.count()).select_from(licence_price_table).scalar_subquery().label("v_price_count"),
+        core_select(func.max(licence_table.c.id)).scalar_subquery().label("v_licences"),
+    )
+
+
+def _has_children() -> Any:
+    """Whether the account bills children (open ones, billed via it)."""
+    a = account_table
+    child = a.alias("child")
+    return core_select(child.c.id).where(
+        child.c.parent_id == a.c.id, child.c.billed_via_parent == True,  # noqa: E712
+        child.c.closed_at.is_(None)).exists().label("has_children")
+
+
+def _unsynced() -> Any:
+    """PostgreSQL: this transaction's commit unsynced (`set_config(…, true)` is `SET LOCAL`), as a column
+    of the claim, so it costs no round trip of its own."""
+    return literal_column("set_config('synchronous_commit', 'off', true)").label("unsynced")
+
+
+def _state_reads(acct: Any, since: Any, end: Any) -> tuple[list[Any], list[Any]]:
+    """The parts of an account's state read (see `close().state`), for a pool and for peak mode: `acct`,
+    `since` and `end` are bind parameters (one account) or the columns of a list of accounts
+    (`close_group()`, PostgreSQL)."""
+    m, s = minimum_table, seat_table
     h, u, w = assignment_table, usage_record_table, waitlist_table
-    acct: Any = bindparam("acct")
-    end: Any = bindparam("end", type_=DateTime)
-    since: Any = bindparam("since", type_=DateTime)
     one, zero = literal_column("1", Integer), literal_column("0", Integer)
 
     def kind(n: int) -> Any:
         return literal_column(str(n), Integer)
 
-    child = a.alias("child")
-    unsynced: Any = literal_column("set_config('synchronous_commit', 'off', true)").label("unsynced")
-    # What a transaction of the cron run reads first: the account (locked), whether it bills children,
-    # and the catalogue's version (so the run's price book is known to be current).
-    catalogue_version = (
-        core_select(func.max(licence_price_table.c.id)).scalar_subquery().label("v_prices"),
-        core_select(func.count()).select_from(licence_price_table).scalar_subquery().label("v_price_count"),
-        core_select(func.max(licence_table.c.id)).scalar_subquery().label("v_licences"),
-    )
     minimums = core_select(kind(MINIMUM).label("kind"), m.c.licence_id.label("a"),
                            m.c.quantity.label("b"), cast(m.c.pending_quantity, Integer).label("c"),
                            cast(null(), DateTime).label("t"), cast(null(), DateTime).label("t2")
@@ -94,25 +111,30 @@ def close() -> SimpleNamespace:
     free = core_select(kind(FREE), s.c.id, s.c.licence_id, null(), s.c.bought_at, null()).where(
         s.c.account_id == acct, s.c.cancelled_at.is_(None), s.c.bought_at < end,
         s.c.id.not_in(core_select(h.c.seat_id).where(h.c.account_id == acct, h.c.seat_id.is_not(None),
-                                                      or_(h.c.released_at.is_(None), h.c.released_at >= end))))
+                                                      or_(h.c.released_at.is_(None), h.c.released_at >= end)
+                                                      ).correlate_except(h)))
     held = core_select(kind(HELD), h.c.licence_id, null(), null(), h.c.assigned_at, h.c.released_at
                        ).where(h.c.account_id == acct, h.c.assigned_at < end,
                                or_(h.c.released_at.is_(None), h.c.released_at > since))
     waiting = core_select(kind(WAITING), w.c.licence_id, func.count(), null(), null(), null()
                           ).where(w.c.account_id == acct, w.c.resolved_at.is_(None)).group_by(w.c.licence_id)
-    has_children = core_select(child.c.id).where(
-        child.c.parent_id == a.c.id, child.c.billed_via_parent == True,  # noqa: E712
-        child.c.closed_at.is_(None)).exists().label("has_children")
+    return [minimums, used, owned, in_use, free, waiting], [minimums, used, owned, held]
+
+
+@functools.cache
+def close() -> SimpleNamespace:
+    """Every statement of the close."""
+    a, m, s, h = account_table, minimum_table, seat_table, assignment_table
+    acct: Any = bindparam("acct")
+    end: Any = bindparam("end", type_=DateTime)
+    since: Any = bindparam("since", type_=DateTime)
+    zero = literal_column("0", Integer)
+    catalogue_version = _catalogue_version()
+    has_children = _has_children()
+    pool, peak = _state_reads(acct, since, end)
     return SimpleNamespace(
         account=core_select(a).where(a.c.id == acct),
         lock=core_select(a, has_children, *catalogue_version).where(a.c.id == acct).with_for_update(of=a),
-        # PostgreSQL, the cron run (`ops/cycles.close_all`): the same read, and this transaction's commit
-        # made unsynced (`set_config(…, true)` is `SET LOCAL`, here without a round trip of its own);
-        # `claim` skips an account another transaction holds (no row), `claim_wait` waits for it.
-        claim=core_select(a, has_children, *catalogue_version, unsynced).where(a.c.id == acct)
-        .with_for_update(of=a, skip_locked=True),
-        claim_wait=core_select(a, has_children, *catalogue_version, unsynced).where(a.c.id == acct)
-        .with_for_update(of=a),
         # PostgreSQL: a transaction that writes WAL (a row lock), committed synced, so every commit before
         # it is on disk too (the end of an unsynced run).
         flush=core_select(a.c.id).where(a.c.id == acct).with_for_update(of=a),
@@ -126,8 +148,8 @@ def close() -> SimpleNamespace:
         # (licence, how many began before it), the free seats (id, licence, bought: owned at the end, not
         # cancelled, held by no assignment still open then) and the requests waiting now (licence, how
         # many), or for peak mode the assignments held during the period (licence, assigned, released).
-        state=union_all(minimums, used, owned, in_use, free, waiting),
-        state_peak=union_all(minimums, used, owned, held),
+        state=union_all(*pool),
+        state_peak=union_all(*peak),
         apply_minimums=update(m).where(m.c.account_id == acct, m.c.pending_quantity.is_not(None))
         .values(quantity=m.c.pending_quantity, pending_quantity=null()),
         drop_minimums=update(m).where(m.c.account_id == acct).values(quantity=zero, pending_quantity=null()),
@@ -136,7 +158,6 @@ def close() -> SimpleNamespace:
         .values(released_at=bindparam("at")),
         cancel_all=update(s).where(s.c.account_id == acct, s.c.cancelled_at.is_(None))
         .values(cancelled_at=bindparam("at")),
-        move=update(a).where(a.c.id == acct).values({k: bindparam("v_" + k) for k in MOVED}),
         closed=insert(closed_period_table),
         catalogue_version=core_select(*catalogue_version),
         licences=core_select(licence_table),
@@ -147,15 +168,33 @@ def close() -> SimpleNamespace:
     )
 
 
-CANCEL_AT_ONCE = 100  # seats a statement of the trim cancels at most (its parameters stay few)
+@functools.cache
+def close_group() -> SimpleNamespace:
+    """PostgreSQL, the cron run: the close's reads for a group of accounts in one statement each
+    (`ops/cycles.close_all`). `accts` (and `sinces`, `ends`) are arrays, one element an account."""
+    from sqlalchemy.dialects.postgresql import ARRAY
 
+    a = account_table
+    accts: Any = bindparam("accts", type_=ARRAY(Integer))
+    p = func.unnest(accts, bindparam("sinces", type_=ARRAY(DateTime)), bindparam("ends", type_=ARRAY(DateTime))
+                    ).table_valued(column("acct", Integer), column("since", DateTime), column("end_at", DateTime),
+                                   name="p").render_derived()
+    pool, peak = _state_reads(p.c.acct, p.c.since, p.c.end_at)
 
-@functools.lru_cache(maxsize=CANCEL_AT_ONCE)
-def cancel_seats(seats: int) -> Any:
-    """Cancel this many seats (bind parameters seat0, seat1 …) in one statement."""
-    s = seat_table
-    return update(s).where(s.c.id.in_([bindparam(f"seat{i}") for i in range(seats)])).values(
-        cancelled_at=bindparam("at"))
+    def per_account(parts: list[Any]) -> Any:
+        # Each account's read as `close().state` runs it, the account first (LATERAL: once per account).
+        state = union_all(*parts).subquery("st").lateral()
+        return core_select(p.c.acct, *state.c).select_from(p.join(state, true()))
+
+    return SimpleNamespace(
+        # Lock the accounts no other transaction holds (the others: no row), as `close().claim` does one.
+        claim=core_select(a, _has_children(), *_catalogue_version(), _unsynced())
+        .where(a.c.id == any_(accts)).order_by(a.c.id).with_for_update(of=a, skip_locked=True),
+        claim_wait=core_select(a, _has_children(), *_catalogue_version(), _unsynced())
+        .where(a.c.id == any_(accts)).order_by(a.c.id).with_for_update(of=a),
+        state=per_account(pool),
+        state_peak=per_account(peak),
+    )
 
 
 @functools.cache
@@ -165,8 +204,9 @@ def invoices() -> SimpleNamespace:
     return SimpleNamespace(
         # The next number of a series: one atomic UPDATE … RETURNING on its counter row, which stays locked
         # until the transaction ends, so numbers are gapless under concurrent writers.
+        # `n` numbers at once (a close of several accounts): the last of them is returned.
         bump=update(n).where(n.c.series == bindparam("s"), n.c.year == bindparam("y"))
-        .values(last=n.c.last + literal_column("1", Integer)).returning(n.c.last),
+        .values(last=n.c.last + bindparam("n", type_=Integer)).returning(n.c.last),
         invoice=insert(invoice_table).returning(invoice_table.c.id),
         lines=insert(invoice_line_table),
         events=insert(event_table),
