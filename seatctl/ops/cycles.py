@@ -40,6 +40,7 @@ from seatctl.rules.roles import Actor
 from seatctl.rules.terms import NO_PLAN, Terms
 from seatctl.store import audit, statements
 from seatctl.store import engine as db
+from seatctl.store.closelock import one_close_at_a_time
 from seatctl.store.executor import Executor
 from seatctl.store.statements import FREE, HELD, IN_USE, MINIMUM, MOVED, OWNED, USED, WAITING
 from seatctl.store.tables import Account
@@ -363,7 +364,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
         return rows
     shared = engine.dialect.name == "postgresql"
     q = statements.close()
-    with _translated(shared), engine.connect() as conn, _checkpoints_apart(conn):
+    with _translated(shared), one_close_at_a_time(engine), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         ex = Executor(conn)
         closed: list[list[CloseRow]] = []  # per due account, in the order of `due`
