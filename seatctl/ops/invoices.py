@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.ops import settings
 from seatctl.rules.books import Books
 from seatctl.rules.charges import Bill, Draft, LineDraft, complete
 from seatctl.rules.money import format_minor, from_minor
@@ -45,16 +46,20 @@ def issue_year(at: datetime, tz: str) -> int:
     return local_date(at, tz).year
 
 
-def take_number(ex: Executor, series: str, year: int) -> tuple[int, str]:
+def take_number(ex: Executor, series: str, year: int, *, currency: str) -> tuple[int, str]:
     """The next number of a series, in the caller's transaction: the counter row is bumped (and stays
     locked until the transaction ends, so numbers are gapless under concurrent writers); a series'
-    first number of the year creates the row."""
+    first number of the year creates the row. `currency`: the one the invoice's amounts are in, which
+    must still be the ledger's (`settings.hold_currency`: on PostgreSQL the shared lock is sent first,
+    in the same round trip as the number)."""
     q = statements.invoices()
     params = {"s": series, "y": year}
+    settings.share_currency_lock(ex)
     row = ex.first(q.bump, params)
     if row is None:
         ex.run(statements.create_counter(ex.dialect.name), params)
         row = ex.first(q.bump, params)
+    settings.check_currency(currency, row[1])
     seq = int(row[0])
     return seq, f"{series}{year}-{seq:06d}"
 
@@ -67,7 +72,7 @@ def write_invoice(ex: Executor, bill: Bill, *, books: Books, at: datetime, actor
     q = statements.invoices()
     series = series or books.invoice_prefix
     year = issue_year(at, books.timezone)
-    seq, number = take_number(ex, series, year)
+    seq, number = take_number(ex, series, year, currency=books.currency)
     draft = bill.draft
     values: dict[str, Any] = {
         "number": number, "series": series, "year": year, "seq": seq, "account_id": draft.account_id,

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused
-from seatctl.ops import catalogue, waitlist
+from seatctl.ops import catalogue, settings, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
 from seatctl.ops.invoices import Issued, issue
 from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_days, period_start_at, terms
@@ -53,6 +53,7 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
                                     actor=actor, request_id=request_id)
         waitlist.seat_waiting(session, account, actor=actor, now=now, licence_ids=[licence.id])
         return purchase
+    settings.hold_currency(session, books)  # the quote is stored in the currency's minor units
     order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity, status="pending",
                           requested_by=actor.name, requested_at=now, request_id=request_id, quote_minor=total)
     session.add(order)
@@ -189,6 +190,8 @@ def confirm_purchase(
     if account.status != "trial":
         payer = invoicing_account(session, account)
         invoice = issue(session, draft, books=books, at=now, actor=actor, discount=_discount(payer))
+    if invoice is None:  # a trial's, or a charge of zero: no invoice, but an order, which freezes the currency too
+        settings.hold_currency(session, books)
     if order is None:
         order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity,
                               status="confirmed", requested_by=actor.name, requested_at=now,

@@ -43,6 +43,7 @@ from seatctl.store.tables import (
     plan_include_table,
     plan_table,
     seat_table,
+    setting_table,
     usage_record_table,
     waitlist_table,
 )
@@ -164,9 +165,12 @@ def invoices() -> SimpleNamespace:
     n = invoice_counter_table
     return SimpleNamespace(
         # The next number of a series: one atomic UPDATE … RETURNING on its counter row, which stays locked
-        # until the transaction ends, so numbers are gapless under concurrent writers.
+        # until the transaction ends, so numbers are gapless under concurrent writers. It also returns the
+        # ledger's currency as it is now (in the same round trip), for the writer to check (ops/settings.py).
         bump=update(n).where(n.c.series == bindparam("s"), n.c.year == bindparam("y"))
-        .values(last=n.c.last + literal_column("1", Integer)).returning(n.c.last),
+        .values(last=n.c.last + literal_column("1", Integer))
+        .returning(n.c.last, core_select(setting_table.c.value)
+                   .where(setting_table.c.key == literal_column("'currency'")).scalar_subquery()),
         invoice=insert(invoice_table).returning(invoice_table.c.id),
         lines=insert(invoice_line_table),
         events=insert(event_table),
