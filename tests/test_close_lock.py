@@ -115,3 +115,23 @@ def test_a_dry_run_does_not_wait_for_the_lock(due):
         os.close(fd)
     assert len(rows) == len(ACCOUNTS)
     assert closes_per_account(due.db) == Counter()
+
+
+def test_an_operator_s_write_during_a_long_close_gets_its_turn(due):
+    """A write started while a close runs gets the write lock between two of the close's transactions
+    (LEDGER.close-turn) instead of waiting out busy_timeout (0.5 s here) behind the whole close."""
+    close = spawn(["cycle", "close", "--format", "json"], due.env("cron", now=LATE))
+    deadline = time.monotonic() + 60
+    while not closes_per_account(due.db) and time.monotonic() < deadline:  # the close is under way
+        assert close.poll() is None, close.communicate()
+        time.sleep(0.02)
+    write = spawn(["user", "add", "acct-399", "ana@example.com"], due.env("olivia", now=LATE))
+    _, err = write.communicate(timeout=60)
+    assert write.returncode == 0, err
+    assert close.poll() is None  # the write did not wait for the close to end
+    code, rows, err = finish(close)
+    assert code == 0, err
+    assert len(rows) == 7 * len(ACCOUNTS) - 7  # acct-399's periods were closed by the write, before it added ana
+    assert closes_per_account(due.db) == Counter({slug: 7 for slug in ACCOUNTS})
+    assert renewals_per_account(due.db) == Counter({slug: 7 for slug in ACCOUNTS})
+    assert due("doctor", now=LATE).code == 0

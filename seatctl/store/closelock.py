@@ -13,6 +13,14 @@ created), beside the ledger's real path (symbolic links resolved, so every path 
 one lock). The lock goes with the process: a killed close releases it. Where fcntl does not exist
 (Windows) there is no lock, and two closes behave as before (the second may exit 6; nothing is billed
 twice either way). PostgreSQL needs none: its closes share the accounts (SKIP LOCKED).
+
+The same busy handler would make an operator's write (`seatctl assign`) wait out `busy_timeout` behind a
+long close, so writers and the close take turns at the write lock through a second file,
+`LEDGER.close-turn` (`turn`): a writer holds it shared while its `BEGIN IMMEDIATE` waits, the close holds
+it exclusive around its own; so after each account the close waits until every writer already waiting
+has the write lock, and a writer that comes while the close is taking the lock waits for that one
+transaction. Nobody waiting costs the close two flock calls per transaction. Writers never create the
+file: until a close has run there is nothing to take turns with.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -32,6 +41,10 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 SUFFIX = ".close-lock"
+TURN_SUFFIX = ".close-turn"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# The ledger whose close this thread runs, and its open turn file.
+_closing: ContextVar[tuple[Path, int] | None] = ContextVar("seatctl_closing", default=None)
 
 
 def ledger_file(engine: Engine) -> Path | None:
@@ -46,8 +59,8 @@ def ledger_file(engine: Engine) -> Path | None:
     return Path(database).resolve()
 
 
-def lock_path(ledger: Path) -> Path:
-    return ledger.with_name(ledger.name + SUFFIX)
+def lock_path(ledger: Path, suffix: str = SUFFIX) -> Path:
+    return ledger.with_name(ledger.name + suffix)
 
 
 @contextmanager
@@ -58,16 +71,54 @@ def one_close_at_a_time(engine: Engine) -> Iterator[None]:
     if ledger is None or fcntl is None:
         yield
         return
-    path = lock_path(ledger)
+    fds: list[int] = []
     try:
         mode = os.stat(ledger).st_mode & 0o666
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), mode)
+        for suffix in (SUFFIX, TURN_SUFFIX):
+            path = lock_path(ledger, suffix)
+            fds.append(os.open(path, os.O_RDONLY | os.O_CREAT | _NOFOLLOW, mode))
     except OSError as err:
+        for fd in fds:
+            os.close(fd)
         raise Busy(f"cannot open the close lock '{path}': {err.strerror or err}",
                    "It must be readable by whoever closes cycles, like the ledger (it holds nothing: "
                    "it may be removed while no close runs)") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the close that holds it
+        fcntl.flock(fds[0], fcntl.LOCK_EX)  # waits for the close that holds it
+        token = _closing.set((ledger, fds[1]))
+        try:
+            yield
+        finally:
+            _closing.reset(token)
+    finally:
+        for fd in fds:
+            os.close(fd)  # releases the locks
+
+
+@contextmanager
+def turn(ledger: Path) -> Iterator[None]:
+    """Around a write transaction's `BEGIN IMMEDIATE` on SQLite: the close's (exclusive) or a writer's
+    (shared) turn at the write lock (see the module's docstring). A writer goes without when the file
+    is missing or cannot be opened, as before there was one."""
+    if fcntl is None:
+        yield
+        return
+    closing = _closing.get()
+    if closing is not None and closing[0] == ledger:
+        fd, own = closing[1], False
+        mode = fcntl.LOCK_EX
+    else:
+        try:
+            fd, own = os.open(lock_path(ledger, TURN_SUFFIX), os.O_RDONLY | _NOFOLLOW), True
+        except OSError:
+            yield
+            return
+        mode = fcntl.LOCK_SH
+    try:
+        fcntl.flock(fd, mode)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        if own:
+            os.close(fd)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
