@@ -72,6 +72,7 @@ def one_close_at_a_time(engine: Engine) -> Iterator[None]:
         yield
         return
     fds: list[int] = []
+    path = ledger
     try:
         mode = os.stat(ledger).st_mode & 0o666
         for suffix in (SUFFIX, TURN_SUFFIX):
@@ -104,16 +105,18 @@ def turn(ledger: Path) -> Iterator[None]:
         yield
         return
     closing = _closing.get()
+    fd: int | None
     if closing is not None and closing[0] == ledger:
-        fd, own = closing[1], False
-        mode = fcntl.LOCK_EX
+        fd, own, mode = closing[1], False, fcntl.LOCK_EX
     else:
         try:
-            fd, own = os.open(lock_path(ledger, TURN_SUFFIX), os.O_RDONLY | _NOFOLLOW), True
-        except OSError:
-            yield
-            return
-        mode = fcntl.LOCK_SH
+            fd = os.open(lock_path(ledger, TURN_SUFFIX), os.O_RDONLY | _NOFOLLOW)
+        except OSError:  # no close has run here yet (or the file is not ours to read)
+            fd = None
+        own, mode = True, fcntl.LOCK_SH
+    if fd is None:
+        yield
+        return
     try:
         fcntl.flock(fd, mode)
         yield
