@@ -438,7 +438,7 @@ def main() -> None:
     if pg:
         wipe_postgres(target)
     else:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".close-lock"):
             Path(str(args.out) + suffix).unlink(missing_ok=True)
     figures: dict[str, object] = {"backend": "postgresql" if pg else "sqlite", "accounts": args.accounts,
                                   "users_per_account": args.users_per_account}
@@ -476,7 +476,7 @@ def main() -> None:
         if pg:
             postgres_pair_copy(target, drop_only=True)
         else:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".close-lock"):
                 Path(pair_target + suffix).unlink(missing_ok=True)
 
     report = run_phase("report", target)
@@ -488,7 +488,7 @@ def main() -> None:
     figures["report_usage_vs_floor"] = round(float(report["seconds"]) / floor, 2)  # type: ignore[arg-type]
     figures["report_usage_peak_memory_mib"] = report["peak_mib"]
     if not pg:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".close-lock"):
             Path(str(floor_copy) + suffix).unlink(missing_ok=True)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}

@@ -75,8 +75,9 @@ def buy(
     lg = Ledger()
     if not quote:  # refuse a role that may not buy before anything else
         lg.read(lambda s, a, b: a.require("operator", "buy seats"))
-    purchase, books = lg.preview(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
-                                                             quote=True, actor=a, now=lg.now, books=b), b))
+    # The quote writes nothing (a viewer may ask for it): a read transaction.
+    purchase, books = lg.read(lambda s, a, b: (ledger.buy(s, slug=account, code=licence, quantity=quantity,
+                                                          quote=True, actor=a, now=lg.now, books=b), b))
     if not quote and not yes:
         price = f"{purchase.as_dict(books)['total']} {books.currency}"
         typer.confirm(f"Buy {quantity} '{licence}' seat(s) for '{account}' now for {price}?", abort=True)

@@ -41,6 +41,7 @@ from seatctl.rules.roles import Actor
 from seatctl.rules.terms import NO_PLAN, Terms
 from seatctl.store import audit, statements
 from seatctl.store import engine as db
+from seatctl.store.closelock import one_close_at_a_time
 from seatctl.store.executor import Executor
 from seatctl.store.statements import FREE, HELD, IN_USE, MINIMUM, MOVED, OWNED, USED, WAITING
 from seatctl.store.tables import Account, account_table, seat_table
@@ -435,7 +436,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
         return rows
     shared = engine.dialect.name == "postgresql"
     order = [account_id for account_id, _ in due]
-    with _translated(shared), engine.connect() as conn, _checkpoints_apart(conn):
+    with _translated(shared), one_close_at_a_time(engine), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         ex = Executor(conn)
         closed: dict[int, list[CloseRow]] = {}  # per due account
@@ -575,14 +576,11 @@ def show_cycle(session: Session, slug: str, *, now: datetime, books: Books) -> d
     catalogue = Catalogue()
     catalogue.sync(ex.conn)
     projection = _Projection()
-    due: list[dict[str, object]] = []
-    while is_due(root, now):
-        plan, _ = plan_period(ex, root, now=now, books=books, catalogue=catalogue, projection=projection)
-        due.append({"period_start": plan.ended.start.isoformat(), "period_end": plan.ended.end.isoformat(),
-                    "seats_cancelled": plan.seats_cancelled,
-                    "invoice_total": format_minor(plan.total_minor, books.digits)})
-        projection.absorb(plan)
-        root = projection.account(root)
+    root, plans = _project_due(ex, root, now=now, books=books, catalogue=catalogue, projection=projection)
+    due: list[dict[str, object]] = [
+        {"period_start": plan.ended.start.isoformat(), "period_end": plan.ended.end.isoformat(),
+         "seats_cancelled": plan.seats_cancelled, "invoice_total": format_minor(plan.total_minor, books.digits)}
+        for plan in plans]
     me = projection.account(ex.namespace(q.account, {"acct": account.id}))
     digits = books.digits
     card: dict[str, object] = {
@@ -610,6 +608,50 @@ def show_cycle(session: Session, slug: str, *, now: datetime, books: Books) -> d
     card["close_total"] = format_minor(current.total_minor if current else 0, digits)
     card["due_periods"] = due
     return card
+
+
+def _project_due(ex: Executor, root: Any, *, now: datetime, books: Books, catalogue: Catalogue,
+                 projection: _Projection) -> tuple[Any, list[ClosePlan]]:
+    """Plan the closes of the invoicing account's ended periods (cron has not run yet), oldest first, each
+    on the state the previous one leaves, writing nothing: `root` as they leave it, and their plans."""
+    plans = []
+    while is_due(root, now):
+        plan, _ = plan_period(ex, root, now=now, books=books, catalogue=catalogue, projection=projection)
+        plans.append(plan)
+        projection.absorb(plan)
+        root = projection.account(root)
+    return root, plans
+
+
+def as_if_closed(session: Session, account: Account, *, now: datetime, books: Books) -> tuple[Any, dict[int, int]]:
+    """The account as the closes of its ended periods would leave it, without writing them (a quote,
+    which a viewer may ask for and a viewer may not write): its row after those closes (the account
+    itself when nothing is due), and per licence the seats they would add (+) or cancel (−). Planned
+    by the very code that closes, like `cycle show`."""
+    payer = invoicing_account(session, account)
+    ex = Executor(session.connection())
+    q = statements.close()
+    root = ex.namespace(q.account, {"acct": payer.id})
+    if root is None or not is_due(root, now):
+        return account, {}
+    catalogue = Catalogue()
+    catalogue.sync(ex.conn)
+    projection = _Projection()
+    _project_due(ex, root, now=now, books=books, catalogue=catalogue, projection=projection)
+    me = projection.account(ex.namespace(q.account, {"acct": account.id}))
+    change: dict[int, int] = {}
+    cancelled = sorted(projection.cancelled.get(account.id, ()))
+    if cancelled:
+        from sqlalchemy import func
+
+        from seatctl.store.tables import Seat
+
+        for licence_id, count in session.exec(select(Seat.licence_id, func.count()).where(
+                col(Seat.id).in_(cancelled)).group_by(col(Seat.licence_id))).all():
+            change[licence_id] = change.get(licence_id, 0) - int(count)
+    for seat in projection.added.get(account.id, ()):
+        change[seat.licence_id] = change.get(seat.licence_id, 0) + 1
+    return me, change
 
 
 def _pending(account: Any, session: Session) -> dict[str, object] | None:

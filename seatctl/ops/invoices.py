@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused, UsageError
+from seatctl.ops import settings
 from seatctl.rules.books import Books
 from seatctl.rules.charges import Bill, Draft, LineDraft, complete
 from seatctl.rules.money import format_minor, from_minor
@@ -45,16 +46,20 @@ def issue_year(at: datetime, tz: str) -> int:
     return local_date(at, tz).year
 
 
-def take_numbers(ex: Executor, series: str, year: int, count: int = 1) -> list[tuple[int, str]]:
+def take_numbers(ex: Executor, series: str, year: int, count: int = 1, *, currency: str) -> list[tuple[int, str]]:
     """The next `count` numbers of a series, in the caller's transaction: the counter row is bumped by
     `count` at once (and stays locked until the transaction ends, so numbers are gapless under
-    concurrent writers); a series' first number of the year creates the row."""
+    concurrent writers); a series' first number of the year creates the row. `currency`: the one the
+    invoices' amounts are in, which must still be the ledger's (`settings.hold_currency`: on PostgreSQL
+    the shared lock is sent first, in the same round trip as the numbers)."""
     q = statements.invoices()
     params = {"s": series, "y": year, "n": count}
+    settings.share_currency_lock(ex)
     row = ex.first(q.bump, params)
     if row is None:
         ex.run(statements.create_counter(ex.dialect.name), params)
         row = ex.first(q.bump, params)
+    settings.check_currency(currency, row[1])
     last = int(row[0])
     return [(seq, f"{series}{year}-{seq:06d}") for seq in range(last - count + 1, last + 1)]
 
@@ -79,7 +84,7 @@ def write_invoices(ex: Executor, bills: list[Bill], *, books: Books, at: datetim
     q = statements.invoices()
     series = series or books.invoice_prefix
     year = issue_year(at, books.timezone)
-    numbers = take_numbers(ex, series, year, len(bills))
+    numbers = take_numbers(ex, series, year, len(bills), currency=books.currency)
     rows: list[dict[str, Any]] = []
     for bill, (seq, number) in zip(bills, numbers, strict=True):
         draft = bill.draft

@@ -9,10 +9,19 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused
-from seatctl.ops import catalogue, waitlist
+from seatctl.ops import catalogue, settings, waitlist
 from seatctl.ops.catalogue import PriceBook, require_schedule
+from seatctl.ops.cycles import as_if_closed
 from seatctl.ops.invoices import Issued, issue
-from seatctl.ops.lookup import current_period, invoicing_account, owned_now, period_days, period_start_at, terms
+from seatctl.ops.lookup import (
+    current_period,
+    find_account,
+    invoicing_account,
+    owned_now,
+    period_days,
+    period_start_at,
+    terms,
+)
 from seatctl.ops.write import for_write, require_open
 from seatctl.rules import bounds
 from seatctl.rules.books import Books
@@ -28,15 +37,21 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
         request_id: str | None = None, actor: Actor, now: datetime, books: Books) -> Purchase:
     """Charge and add seats (billing), or file a pending order (operator).
 
-    A `quote` first closes the account's ended periods like any write, so that it prices the right
-    period; the caller rolls the transaction back (`seatctl buy --quote` does), so it writes nothing."""
+    A `quote` writes nothing, so it may run in a read transaction (a viewer's): it prices against the
+    account as the closes of its ended periods would leave it (`cycles.as_if_closed`, planned by the
+    close's own code), as the purchase will after running those closes."""
     bounds.seats(quantity, hint=f"Buy 1 to 1,000,000 seats, e.g. seatctl buy {slug} {code} 1")  # usage (2) first
     actor.require("viewer" if quote else "operator", "buy seats")
     if request_id is not None:
         previous = session.exec(select(PurchaseOrder).where(PurchaseOrder.request_id == request_id)).first()
         if previous is not None:
             return _replay(session, previous, slug=slug, code=code, quantity=quantity, books=books)
-    account = for_write(session, slug, actor=actor, now=now, books=books, lock=not quote, allow_closed=True)
+    if quote:
+        account = find_account(session, slug)
+        priced, change = as_if_closed(session, account, now=now, books=books)
+    else:
+        account = priced = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
+        change = {}
     licence = catalogue.find(session, code)
     require_open(account)  # after the licence: not found (3) wins over a rule (4)
     assert account.id is not None and licence.id is not None
@@ -44,8 +59,9 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
         raise Refused(f"account '{slug}' is billed on peak usage and has no seat pool",
                       f"Assign directly: seatctl assign {slug} EMAIL {code}")
     book = PriceBook(session)
-    draft = quote_draft(session, account, licence, quantity, now=now, books=books, book=book)
-    total = quote_total(session, draft, account, books)
+    owned = owned_now(session, account.id, licence.id) + change.get(licence.id, 0)
+    draft = quote_draft(session, priced, licence, quantity, now=now, books=books, book=book, owned=owned)
+    total = quote_total(session, draft, priced, books)
     if quote:
         return Purchase(slug, code, quantity, None, "quote", None, total)
     if actor.can("billing"):
@@ -53,6 +69,7 @@ def buy(session: Session, *, slug: str, code: str, quantity: int, quote: bool = 
                                     actor=actor, request_id=request_id)
         waitlist.seat_waiting(session, account, actor=actor, now=now, licence_ids=[licence.id])
         return purchase
+    settings.hold_currency(session, books)  # the quote is stored in the currency's minor units
     order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity, status="pending",
                           requested_by=actor.name, requested_at=now, request_id=request_id, quote_minor=total)
     session.add(order)
@@ -144,13 +161,14 @@ class Purchase:
 
 def quote_draft(
     session: Session, account: Account, licence: Licence, quantity: int, *, now: datetime, books: Books,
-    book: PriceBook, what: str = "purchase",
+    book: PriceBook, what: str = "purchase", owned: int | None = None,
 ) -> Draft:
-    """The purchase invoice's draft: (price(after) − price(before)) × days_left / period_days."""
+    """The purchase invoice's draft: (price(after) − price(before)) × days_left / period_days.
+    `owned`: the seats owned before (default: as the ledger holds them now)."""
     assert account.id is not None and licence.id is not None
     period = current_period(account)
     schedule = require_schedule(book, licence, account.cycle, period_start_at(account))
-    before = owned_now(session, account.id, licence.id)
+    before = owned_now(session, account.id, licence.id) if owned is None else owned
     included = terms(session, account.plan_id).included(licence.id)  # plan seats are not charged per seat
     whole = max(Decimal(0), schedule.price(max(0, before + quantity - included))
                 - schedule.price(max(0, before - included)))
@@ -189,6 +207,8 @@ def confirm_purchase(
     if account.status != "trial":
         payer = invoicing_account(session, account)
         invoice = issue(session, draft, books=books, at=now, actor=actor, discount=_discount(payer))
+    if invoice is None:  # a trial's, or a charge of zero: no invoice, but an order, which freezes the currency too
+        settings.hold_currency(session, books)
     if order is None:
         order = PurchaseOrder(account_id=account.id, licence_id=licence.id, quantity=quantity,
                               status="confirmed", requested_by=actor.name, requested_at=now,

@@ -13,14 +13,16 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from seatctl.errors import Refused, UsageError
+from seatctl.errors import Busy, Refused, UsageError
+from seatctl.rules.books import Books
 from seatctl.rules.money import minor_digits
 from seatctl.rules.periods import check_timezone
 from seatctl.rules.roles import Actor
 from seatctl.store import audit
+from seatctl.store.executor import Executor
 from seatctl.store.tables import invoice_table, purchase_order_table, setting_table
 
 KEYS = ("currency", "timezone", "tax_rate", "invoice_prefix")
@@ -28,6 +30,17 @@ DEFAULTS = {"currency": "EUR", "timezone": "UTC", "tax_rate": "0", "invoice_pref
 ROLE = {"currency": "owner", "timezone": "billing", "tax_rate": "billing", "invoice_prefix": "billing"}
 COPIED = "config_copied"  # internal: when `init` copied tax_rate/invoice_prefix from a config file
 CREDIT_SERIES = "CN-"  # credit notes' own series (ops/invoices.py); no invoice prefix may take it
+
+# A change of the currency and the writers of amounts in it (every invoice, an order's quote) take turns.
+# On SQLite the write lock does it. On PostgreSQL they take one advisory lock of this ledger (the setting
+# table's oid names it), exclusive for the change and shared for the writers, each until its transaction
+# ends; a row lock on the setting row (FOR SHARE) would need UPDATE on the table, which only billing
+# roles hold, and an operator's write invoices too (the close it runs first). After the lock, the writer
+# checks that the currency it priced in is still the ledger's (`check_currency`): the command read the
+# settings when it started, and a change may have committed since.
+_LOCK = 1936028020  # seatctl's own first key; the second is the table's oid
+CURRENCY_SHARED = text(f"SELECT pg_advisory_xact_lock_shared({_LOCK}, 'setting'::regclass::oid::int)")
+CURRENCY_EXCLUSIVE = text(f"SELECT pg_advisory_xact_lock({_LOCK}, 'setting'::regclass::oid::int)")
 
 _RATE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,4})?$")
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9/_-]{0,19}$")
@@ -120,9 +133,37 @@ def set_setting(session: Session, key: str, value: str, *, actor: Actor, now: da
     return {"key": key, "value": new, "previous": old, "changed": True}
 
 
+def share_currency_lock(ex: Executor) -> None:
+    """PostgreSQL: the writer's side of the currency lock (nothing to read: in a batched close it goes
+    with the next statement's round trip)."""
+    if ex.dialect.name == "postgresql":
+        ex.run(CURRENCY_SHARED, {})
+
+
+def check_currency(priced_in: str, current: str | None) -> None:
+    """What was priced in `priced_in` may be written only while that is still the ledger's currency."""
+    current = current or DEFAULTS["currency"]
+    if current != priced_in:
+        raise Busy(f"the ledger's currency changed from {priced_in} to {current} while this command ran; "
+                   "nothing was written", "Run the command again")
+
+
+def hold_currency(session: Session, books: Books) -> None:
+    """Before an amount is written in the ledger's currency outside an invoice (an order's quote): the
+    shared lock, then the check (invoices do both in `invoices.take_numbers`)."""
+    ex = Executor.of(session)
+    share_currency_lock(ex)
+    s = setting_table.c
+    check_currency(books.currency, session.exec(select(s.value).where(s.key == "currency")).first())
+
+
 def _check_currency_free(session: Session, old: str) -> None:
     """Amounts are stored in the currency's minor units: once an invoice (or an order, whose quote
-    is stored the same way) exists, the currency is that ledger's for good."""
+    is stored the same way) exists, the currency is that ledger's for good. On PostgreSQL the
+    exclusive currency lock first: writers that hold it shared (their invoice or order not yet
+    committed) are waited for, then counted; later ones wait for this change and find it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(CURRENCY_EXCLUSIVE)
     invoices = session.exec(select(func.count()).select_from(invoice_table)).one()
     if invoices:
         raise Refused(f"the currency cannot change once invoices exist ({invoices} in {old})",

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlmodel import Session
 
 from seatctl.errors import Busy, NotFound, PermissionDenied, Refused, SeatctlError, UsageError
+from seatctl.store import closelock
 
 # The Alembic head this code expects; a test checks it against migrations/versions.
 SCHEMA_REVISION = "0003"
@@ -79,12 +80,18 @@ def make_engine(location: Location, *, busy_timeout: float = 10.0, create: bool 
             cur.execute("PRAGMA journal_mode = WAL")
         cur.close()
 
+    ledger = location.path.resolve()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("seatctl_write", False)
         # On the DB-API cursor: once per transaction, SQLAlchemy's execution layer would cost more
         # than the BEGIN itself (the cron close runs thousands of short transactions).
-        execute_raw(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            with closelock.turn(ledger):  # a writer and a running close take turns (store/closelock.py)
+                execute_raw(conn, "BEGIN IMMEDIATE")
+        else:
+            execute_raw(conn, "BEGIN")
 
     _install_crash_hook(engine)
     return engine

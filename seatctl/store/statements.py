@@ -46,6 +46,7 @@ from seatctl.store.tables import (
     plan_include_table,
     plan_table,
     seat_table,
+    setting_table,
     usage_record_table,
     waitlist_table,
 )
@@ -203,10 +204,13 @@ def invoices() -> SimpleNamespace:
     n = invoice_counter_table
     return SimpleNamespace(
         # The next number of a series: one atomic UPDATE … RETURNING on its counter row, which stays locked
-        # until the transaction ends, so numbers are gapless under concurrent writers.
-        # `n` numbers at once (a close of several accounts): the last of them is returned.
+        # until the transaction ends, so numbers are gapless under concurrent writers; `n` numbers at once
+        # (a close of several accounts): the last of them is returned. It also returns the ledger's currency
+        # as it is now (in the same round trip), for the writer to check (ops/settings.py).
         bump=update(n).where(n.c.series == bindparam("s"), n.c.year == bindparam("y"))
-        .values(last=n.c.last + bindparam("n", type_=Integer)).returning(n.c.last),
+        .values(last=n.c.last + bindparam("n", type_=Integer))
+        .returning(n.c.last, core_select(setting_table.c.value)
+                   .where(setting_table.c.key == literal_column("'currency'")).scalar_subquery()),
         invoice=insert(invoice_table).returning(invoice_table.c.id),
         lines=insert(invoice_line_table),
         events=insert(event_table),
