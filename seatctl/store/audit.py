@@ -51,15 +51,11 @@ def record(session: Session, **event: Any) -> None:
     session.add(Event(**row(**event)))
 
 
-@functools.cache
-def _latest_at() -> Any:
-    from sqlalchemy import select
-
-    table = Event.__table__
-    return select(table.c.at).order_by(table.c.id.desc()).limit(1)
-
-
 def latest_at(conn: Connection | Session) -> datetime | None:
     """The instant of the ledger's latest event (the one written last: the highest id)."""
-    value = conn.execute(_latest_at()).scalar()
+    from seatctl.store import statements
+    from seatctl.store.executor import Executor
+
+    row = (Executor.of(conn) if isinstance(conn, Session) else Executor(conn)).first(statements.seats().latest_at, {})
+    value = row[0] if row is not None else None
     return value if isinstance(value, datetime) or value is None else None
