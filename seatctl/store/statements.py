@@ -196,8 +196,9 @@ def seats() -> SimpleNamespace:
     h, s, w, u, lic = assignment_table, seat_table, waitlist_table, app_user_table, licence_table
     acct: Any = bindparam("acct")
     licence: Any = bindparam("licence")
-    held_seats = core_select(h.c.seat_id).where(
-        h.c.released_at.is_(None), h.c.seat_id.is_not(None), h.c.account_id == acct, h.c.licence_id == licence)
+    # A seat is held while an assignment of it is open: one probe of the open-seat index per seat, so the
+    # cost follows the account's seats, not its assignment history (which grows with every release).
+    held_seat = core_select(h.c.id).where(h.c.seat_id == s.c.id, h.c.released_at.is_(None)).exists()
     return SimpleNamespace(
         operator_role=core_select(operator_table.c.role).where(operator_table.c.name == bindparam("name")),
         settings=core_select(setting_table.c.key, setting_table.c.value),
@@ -205,11 +206,9 @@ def seats() -> SimpleNamespace:
             event_table.c.id == core_select(func.max(event_table.c.id)).scalar_subquery()),
         licence=core_select(lic.c.id, lic.c.code).where(lic.c.code == bindparam("code")),
         user=core_select(u.c.id, u.c.email, u.c.status).where(u.c.account_id == acct, u.c.email == bindparam("email")),
-        # The account's open assignments (user, licence): what is already held.
-        held=core_select(h.c.user_id, h.c.licence_id).where(h.c.account_id == acct, h.c.released_at.is_(None)),
         # Owned, uncancelled seats nobody holds, oldest first (`ops/lookup.free_seat_ids`).
         free=core_select(s.c.id).where(s.c.account_id == acct, s.c.licence_id == licence, s.c.cancelled_at.is_(None),
-                                       s.c.id.not_in(held_seats)).order_by(s.c.id)
+                                       ~held_seat).order_by(s.c.id)
         .limit(bindparam("limit")).offset(bindparam("skip")),  # skip 0 (a literal offset would be a bind SQLite adds)
         assign=insert(h),
         # A user's open assignments with their licence codes, by code (what a release may take back).
@@ -231,3 +230,13 @@ def users_by_email(count: int) -> Any:
 
     return core_select(u.c.id, u.c.email, u.c.status).where(
         u.c.account_id == bindparam("acct"), u.c.email.in_([bindparam(f"email{i}") for i in range(count)]))
+
+
+@functools.lru_cache(maxsize=8)
+def held_by_users(count: int) -> Any:
+    """The open assignments (user, licence) of `count` users (bind parameters user0 …): what assign finds
+    already held, on the open-assignment index (a user is in one account; naming the account would
+    make SQLite scan that account's whole assignment history instead)."""
+    h = assignment_table
+    return core_select(h.c.user_id, h.c.licence_id).where(
+        h.c.user_id.in_([bindparam(f"user{i}") for i in range(count)]), h.c.released_at.is_(None))
