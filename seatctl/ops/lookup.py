@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, true
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound
@@ -29,9 +31,31 @@ def _account_by_slug(lock: bool) -> Any:
 
 
 def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
-    account: Account | None = session.exec(_account_by_slug(lock), params={"slug": slug}).first()
+    if lock:
+        account: Account | None = session.exec(_account_by_slug(lock), params={"slug": slug}).first()
+    else:
+        account = _account_row(session, slug)
     if account is None:
         raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return account
+
+
+_ACCOUNT_COLUMNS = tuple(account_table.c.keys())
+
+
+def _account_row(session: Session, slug: str) -> Account | None:
+    """The account as the ORM would load it, read with one Core statement on the fast executor (every
+    write reads its account first; the ORM query cost ~0.3 ms of a ~3 ms assignment): the object the
+    session already holds, else a new one in the session, persistent, its values as loaded."""
+    row = Executor.of(session).first(statements.seats().account, {"slug": slug})
+    if row is None:
+        return None
+    held = session.identity_map.get(identity_key(Account, row[0]))
+    if held is not None:
+        return cast(Account, held)
+    account = Account(**dict(zip(_ACCOUNT_COLUMNS, row, strict=True)))
+    make_transient_to_detached(account)  # loaded: no pending change, no INSERT
+    session.add(account)
     return account
 
 

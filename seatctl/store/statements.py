@@ -204,6 +204,7 @@ def seats() -> SimpleNamespace:
         settings=core_select(setting_table.c.key, setting_table.c.value),
         latest_at=core_select(event_table.c.at).where(
             event_table.c.id == core_select(func.max(event_table.c.id)).scalar_subquery()),
+        account=core_select(account_table).where(account_table.c.slug == bindparam("slug")),
         licence=core_select(lic.c.id, lic.c.code).where(lic.c.code == bindparam("code")),
         user=core_select(u.c.id, u.c.email, u.c.status).where(u.c.account_id == acct, u.c.email == bindparam("email")),
         # Owned, uncancelled seats nobody holds, oldest first (`ops/lookup.free_seat_ids`).
