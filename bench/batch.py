@@ -78,10 +78,12 @@ def main() -> None:
     if not (args.reuse and args.out.exists()):
         from scale import build
 
+        from seatctl.store.engine import Location
+
         for suffix in ("", "-wal", "-shm"):
             Path(str(args.out) + suffix).unlink(missing_ok=True)
         started = time.perf_counter()
-        build(args.out, args.accounts, args.users_per_account)
+        build(Location(str(args.out)), args.accounts, args.users_per_account)
         figures["build_seconds"] = round(time.perf_counter() - started, 1)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATCTL_")}

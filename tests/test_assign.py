@@ -209,3 +209,31 @@ def test_seat_in_use_at_the_period_end_is_kept_for_the_next_period(acme):
     acme.ok("release", "acme", "ana@example.com", "base", now="2026-12-02T10:00:00Z")
     acme.ok("assign", "acme", "bob@example.com", "base", now="2026-12-02T11:00:00Z")
     assert counts(acme, "base") == (1, 0, 1)
+
+
+def test_reads_follow_seats_and_users_not_the_history(acme):
+    """Free seats and the pairs a user holds are found on the open-assignment indexes (issue 17: each
+    assign used to read the account's whole assignment history, so a busy account slowed down with every
+    release). Behaviour first: after many assign/release rounds the seat is still found and reused."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+
+    from seatctl.store import statements
+
+    acme.ok("buy", "acme", "base", "1", "--yes")
+    for _ in range(3):
+        acme.ok("assign", "acme", "ana@example.com", "base")
+        acme.ok("release", "acme", "ana@example.com", "base")
+    acme.ok("assign", "acme", "bob@example.com", "base")
+    assert counts(acme, "base") == (1, 0, 1)
+    con = sqlite3.connect(acme.db)
+    try:
+        for stmt, index in ((statements.seats().free, "uq_assignment_open_seat"),
+                            (statements.held_by_users(2), "uq_assignment_open_user_licence")):
+            sql = stmt.compile(dialect=sqlite.dialect()).string
+            plan = " ".join(row[3] for row in con.execute("EXPLAIN QUERY PLAN " + sql, [1] * sql.count("?")))
+            assert f"assignment USING INDEX {index}" in plan, plan
+            assert "ix_assignment_account_licence" not in plan, plan
+    finally:
+        con.close()

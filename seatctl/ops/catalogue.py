@@ -17,7 +17,8 @@ from seatctl.rules.names import clean_name
 from seatctl.rules.periods import CYCLES
 from seatctl.rules.pricing import Schedule, build, format_tiers, is_plain_tiers, read_tiers
 from seatctl.rules.roles import Actor
-from seatctl.store import audit
+from seatctl.store import audit, statements
+from seatctl.store.executor import Executor
 from seatctl.store.tables import Licence, LicencePrice, Meter
 
 CODE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -32,8 +33,29 @@ def check_code(code: str, what: str = "licence code") -> str:
 def find(session: Session, code: str) -> Licence:
     licence = session.exec(select(Licence).where(Licence.code == code)).first()
     if licence is None:
-        raise NotFound(f"no licence type '{code}'", "See: seatctl licence list")
+        raise _no_licence(code)
     return licence
+
+
+@dataclass(frozen=True)
+class LicenceRef:
+    """A licence type's id and code: what assign and release need of it."""
+
+    id: int
+    code: str
+
+
+def ref(session: Session, code: str) -> LicenceRef:
+    """`find` for a command that only needs the id and code, read with one Core statement on the fast
+    executor (the ORM load costs ~0.2 ms, a fair share of an assignment in a batch)."""
+    row = Executor.of(session).first(statements.seats().licence, {"code": code})
+    if row is None:
+        raise _no_licence(code)
+    return LicenceRef(int(row[0]), row[1])
+
+
+def _no_licence(code: str) -> NotFound:
+    return NotFound(f"no licence type '{code}'", "See: seatctl licence list")
 
 
 def schedule_of(row: LicencePrice) -> Schedule:
@@ -61,7 +83,7 @@ class PriceBook:
         return schedule_of(chosen)
 
 
-def require_schedule(book: PriceBook, licence: Licence, cycle: str, at: datetime) -> Schedule:
+def require_schedule(book: PriceBook, licence: Licence | LicenceRef, cycle: str, at: datetime) -> Schedule:
     assert licence.id is not None
     schedule = book.schedule(licence.id, cycle, at)
     if schedule is None:

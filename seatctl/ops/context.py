@@ -9,12 +9,14 @@ from sqlmodel import Session, select
 from seatctl.errors import NotFound, PermissionDenied
 from seatctl.rules.books import Books
 from seatctl.rules.roles import Actor
-from seatctl.store.tables import Operator, operator_table, setting_table
+from seatctl.store import statements
+from seatctl.store.executor import Executor
+from seatctl.store.tables import Operator
 
 
 def load_books(session: Session) -> Books:
     """The ledger's settings (SPEC §10), read once per command; defaults where a row is missing."""
-    values: dict[str, str] = dict(session.exec(select(setting_table.c.key, setting_table.c.value)).all())
+    values: dict[str, str] = dict(Executor.of(session).rows(statements.seats().settings, {}))
     tax = Decimal(values.get("tax_rate", "0"))
     return Books(
         currency=values.get("currency", "EUR"),
@@ -26,14 +28,14 @@ def load_books(session: Session) -> Books:
 
 
 def load_actor(session: Session, name: str) -> Actor:
-    o = operator_table.c  # Core, not ORM: a read command then never configures the mappers
-    role = session.exec(select(o.role).where(o.name == name)).first()
-    if role is None:
+    # Core on the fast executor, not ORM: a read command then never configures the mappers.
+    found = Executor.of(session).first(statements.seats().operator_role, {"name": name})
+    if found is None:
         raise PermissionDenied(
             f"'{name}' is not a registered operator of this ledger",
             f"An owner can add it: seatctl operator add {name} --role operator",
         )
-    return Actor(name, role)
+    return Actor(name, found[0])
 
 
 def find_operator(session: Session, name: str) -> Operator:

@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, true
+from sqlalchemy import bindparam, func, true
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound
 from seatctl.rules.charges import whole_period_days
 from seatctl.rules.periods import Period, local_midnight
 from seatctl.rules.terms import NO_PLAN, Terms
+from seatctl.store import statements
+from seatctl.store.executor import Executor
 from seatctl.store.tables import Account, Assignment, Plan, PlanAllowance, PlanInclude, Seat, User, account_table
 
 
-def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
-    query = select(Account).where(Account.slug == slug)
+@functools.cache
+def _account_by_slug(lock: bool) -> Any:
+    """Built once (building an ORM query costs about as much as running it; every write runs one)."""
+    query = select(Account).where(Account.slug == bindparam("slug"))
     if lock:  # a row lock on PostgreSQL (re-read, not taken from the session); SQLite holds the file lock
         query = query.with_for_update().execution_options(populate_existing=True)
-    account = session.exec(query).first()
+    return query
+
+
+def find_account(session: Session, slug: str, *, lock: bool = False) -> Account:
+    if lock:
+        account: Account | None = session.exec(_account_by_slug(lock), params={"slug": slug}).first()
+    else:
+        account = _account_row(session, slug)
     if account is None:
         raise NotFound(f"no account '{slug}'", "See: seatctl account list")
+    return account
+
+
+_ACCOUNT_COLUMNS = tuple(account_table.c.keys())
+
+
+def _account_row(session: Session, slug: str) -> Account | None:
+    """The account as the ORM would load it, read with one Core statement on the fast executor (every
+    write reads its account first; the ORM query cost ~0.3 ms of a ~3 ms assignment): the object the
+    session already holds, else a new one in the session, persistent, its values as loaded."""
+    row = Executor.of(session).first(statements.seats().account, {"slug": slug})
+    if row is None:
+        return None
+    held = session.identity_map.get(identity_key(Account, row[0]))
+    if held is not None:
+        return cast(Account, held)
+    account = Account(**dict(zip(_ACCOUNT_COLUMNS, row, strict=True)))
+    make_transient_to_detached(account)  # loaded: no pending change, no INSERT
+    session.add(account)
     return account
 
 
@@ -94,8 +129,21 @@ def find_user(session: Session, account: Account, email: str) -> User:
     key = email.strip().lower()
     user = session.exec(select(User).where(User.account_id == account.id, User.email == key)).first()
     if user is None:
-        raise NotFound(f"no user '{email}' in account '{account.slug}'", f"See: seatctl user list {account.slug}")
+        raise _no_user(account, email)
     return user
+
+
+def user_ref(session: Session, account: Account, email: str) -> Any:
+    """`find_user` for a command that only needs the user's id, email and status (a row with those
+    attributes), read with one Core statement on the fast executor."""
+    row = Executor.of(session).first(statements.seats().user, {"acct": account.id, "email": email.strip().lower()})
+    if row is None:
+        raise _no_user(account, email)
+    return SimpleNamespace(id=row[0], email=row[1], status=row[2])
+
+
+def _no_user(account: Account, email: str) -> NotFound:
+    return NotFound(f"no user '{email}' in account '{account.slug}'", f"See: seatctl user list {account.slug}")
 
 
 def terms(session: Session, plan_id: int | None) -> Terms:
@@ -135,14 +183,6 @@ def in_use_now(session: Session, account_id: int, licence_id: int) -> int:
 
 def free_seat_ids(session: Session, account_id: int, licence_id: int, limit: int) -> list[int]:
     """Owned, uncancelled seats nobody holds, oldest first."""
-    held = select(Assignment.seat_id).where(
-        col(Assignment.released_at).is_(None), col(Assignment.seat_id).is_not(None),
-        Assignment.account_id == account_id, Assignment.licence_id == licence_id,
-    )
-    rows = session.exec(
-        select(Seat.id).where(
-            Seat.account_id == account_id, Seat.licence_id == licence_id, col(Seat.cancelled_at).is_(None),
-            col(Seat.id).not_in(held),
-        ).order_by(col(Seat.id)).limit(limit)
-    ).all()
-    return [int(r) for r in rows if r is not None]
+    rows = Executor.of(session).rows(statements.seats().free, {"acct": account_id, "licence": licence_id,
+                                                               "limit": limit, "skip": 0})
+    return [int(r[0]) for r in rows if r[0] is not None]

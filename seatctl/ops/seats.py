@@ -5,27 +5,27 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select as core_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from seatctl.errors import NotFound, Refused
 from seatctl.ops import catalogue, waitlist
-from seatctl.ops.catalogue import PriceBook, require_schedule
-from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now
+from seatctl.ops.catalogue import LicenceRef, PriceBook, require_schedule
+from seatctl.ops.lookup import find_user, free_seat_ids, in_use_now, owned_now, user_ref
 from seatctl.ops.orders import buy, confirm_purchase
 from seatctl.ops.write import for_write, require_open
 from seatctl.rules.books import Books
 from seatctl.rules.roles import Actor
-from seatctl.store import audit
-from seatctl.store.tables import Account, Assignment, Licence, Operator, User
+from seatctl.store import audit, statements
+from seatctl.store.executor import Executor
+from seatctl.store.tables import Account, Assignment, Operator
 
 
 @dataclass
 class Missing:
-    licence: Licence
+    licence: LicenceRef
     needed: int
     in_use: int
     total: int
@@ -87,8 +87,8 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
     account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
     assert account.id is not None
     users: dict[str, Any] = {}
-    licences: dict[str, Licence] = {}
-    todo: list[tuple[Any, Licence]] = []
+    licences: dict[str, LicenceRef] = {}
+    todo: list[tuple[Any, LicenceRef]] = []
     result = AssignResult(slug, pairs[0][0] if len({e for e, _ in pairs}) == 1 else None)
     known = _users_by_email(session, account, {email.strip().lower() for email, _ in pairs})
     # Every name first (not found, 3), then the rules (4): SPEC §8's order of errors.
@@ -97,15 +97,14 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
         if key not in users:
             users[key] = known.get(key) or find_user(session, account, key)  # NotFound names the first unknown
         if code not in licences:
-            licences[code] = catalogue.find(session, code)
+            licences[code] = catalogue.ref(session, code)
     require_open(account)
     if account.status == "suspended":
         raise Refused(f"account '{slug}' is suspended", f"Reactivate it first: seatctl account activate {slug}")
     for user in users.values():
         if user.status != "active":
             raise Refused(f"user '{user.email}' is inactive", f"Activate first: seatctl user activate {slug} {user.email}")
-    held = set(session.exec(select(Assignment.user_id, Assignment.licence_id).where(
-        Assignment.account_id == account.id, col(Assignment.released_at).is_(None))).all())
+    held = _held(session, account, sorted({user.id for user in users.values()}))
     seen = set()
     for email, code in pairs:
         user, licence = users[email.strip().lower()], licences[code]
@@ -152,7 +151,8 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
         if missing:  # --buy by a billing operator: the missing seats are bought in this transaction
             book = PriceBook(session)
             for m in missing:
-                p = confirm_purchase(session, account, m.licence, m.needed, now=now, books=books, book=book, actor=actor)
+                p = confirm_purchase(session, account, catalogue.find(session, m.licence.code), m.needed, now=now,
+                                     books=books, book=book, actor=actor)
                 result.bought.append(p.as_dict(books))
                 assert m.licence.id is not None
                 free[m.licence.code] = free_seat_ids(session, account.id, m.licence.id, need[m.licence.code])
@@ -169,9 +169,9 @@ def assign(session: Session, *, slug: str, pairs: list[tuple[str, str]], buy_mis
     return result
 
 
-def _queue_missing(session: Session, account: Account, todo: list[tuple[Any, Licence]], free: dict[str, list[int]],
+def _queue_missing(session: Session, account: Account, todo: list[tuple[Any, LicenceRef]], free: dict[str, list[int]],
                    missing: list[Missing], result: AssignResult, *, actor: Actor, now: datetime
-                   ) -> list[tuple[Any, Licence]]:
+                   ) -> list[tuple[Any, LicenceRef]]:
     """`--wait`: the pairs that find a free seat (in the order given) are kept; the others are queued,
     each refused assignment recorded as a denial. Returns the pairs to assign now."""
     left = {code: len(ids) for code, ids in free.items()}
@@ -204,7 +204,7 @@ def _queue_missing(session: Session, account: Account, todo: list[tuple[Any, Lic
     return keep
 
 
-def _open_ids(session: Session, account: Account, pairs: list[tuple[Any, Licence]]) -> dict[tuple[int, int], int]:
+def _open_ids(session: Session, account: Account, pairs: list[tuple[Any, LicenceRef]]) -> dict[tuple[int, int], int]:
     wanted = {(user.id, licence.id) for user, licence in pairs}
     rows = session.exec(select(Assignment.id, Assignment.user_id, Assignment.licence_id).where(
         Assignment.account_id == account.id, col(Assignment.released_at).is_(None),
@@ -216,14 +216,24 @@ def _users_by_email(session: Session, account: Account, emails: set[str]) -> dic
     """The account's users with these e-mails (id, email, status), read a few hundred at a time."""
     found: dict[str, Any] = {}
     wanted = sorted(emails)
-    table = User.__table__
+    ex = Executor.of(session)
     for i in range(0, len(wanted), 500):
-        for row in session.connection().execute(
-            core_select(table.c.id, table.c.email, table.c.status).where(
-                table.c.account_id == account.id, table.c.email.in_(wanted[i:i + 500]))
-        ):
-            found[row.email] = row
+        chunk = wanted[i:i + 500]
+        for uid, email, status in ex.rows(statements.users_by_email(len(chunk)),
+                                          {"acct": account.id, **{f"email{j}": e for j, e in enumerate(chunk)}}):
+            found[email] = SimpleNamespace(id=uid, email=email, status=status)
     return found
+
+
+def _held(session: Session, account: Account, user_ids: list[int]) -> set[tuple[int, int]]:
+    """The (user, licence) pairs these users already hold, read a few hundred users at a time."""
+    held: set[tuple[int, int]] = set()
+    ex = Executor.of(session)
+    for i in range(0, len(user_ids), 500):
+        chunk = user_ids[i:i + 500]
+        held.update((u, lic) for u, lic in ex.rows(statements.held_by_users(len(chunk)),
+                                                   {f"user{j}": u for j, u in enumerate(chunk)}))
+    return held
 
 
 def _approvers(session: Session) -> list[str]:
@@ -231,46 +241,45 @@ def _approvers(session: Session) -> list[str]:
                              .order_by(Operator.name)).all())
 
 
-def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any, Licence, int | None]],
+def _insert_assignments(session: Session, account: Account, rows: list[tuple[Any, LicenceRef, int | None]],
                         now: datetime) -> None:
-    if rows:
+    values = [{"account_id": account.id, "licence_id": lic.id, "user_id": user.id, "seat_id": seat, "assigned_at": now}
+              for user, lic, seat in rows]
+    if len(values) <= audit.FEW:  # one user's: the fast executor
+        Executor.of(session).many(statements.seats().assign, values)
+    elif values:  # a CSV's: SQLAlchemy's multi-row inserts (fewer round trips on PostgreSQL)
         session.flush()
-        session.connection().execute(Assignment.__table__.insert(), [
-            {"account_id": account.id, "licence_id": lic.id, "user_id": user.id, "seat_id": seat,
-             "assigned_at": now} for user, lic, seat in rows
-        ])
+        session.connection().execute(Assignment.__table__.insert(), values)
 
 
 def release(session: Session, *, slug: str, email: str, codes: list[str], actor: Actor, now: datetime,
             books: Books) -> AssignResult:
     actor.require("operator", "release seats")
     account = for_write(session, slug, actor=actor, now=now, books=books, allow_closed=True)
-    user = find_user(session, account, email)
+    user = user_ref(session, account, email)
     result = AssignResult(slug, user.email)
-    for code in codes:
-        catalogue.find(session, code)
+    licences = {code: catalogue.ref(session, code) for code in codes}
     require_open(account)  # after every name: not found (3) wins over a rule (4)
     released = _release(session, account, user, codes, now=now)
     result.released = released
     result.unchanged = [c for c in codes if c not in released]
-    for code in released:
-        audit.record(session, at=now, operator=actor.name, action="release", account_id=account.id,
-                     licence_id=catalogue.find(session, code).id, quantity=1, user=user.email, licence=code)
+    audit.insert_rows(session, [
+        audit.row(at=now, operator=actor.name, action="release", account_id=account.id,
+                  licence_id=licences[code].id, quantity=1, user=user.email, licence=code)
+        for code in released])
     if released:  # the freed seats go to the waitlist, oldest request first
         result.seated = [f"{s.code} to {s.email}" for s in waitlist.seat_waiting(session, account, actor=actor, now=now)]
     return result
 
 
-def _release(session: Session, account: Account, user: User, codes: list[str] | None, *, now: datetime) -> list[str]:
-    query = (select(Assignment.id, Licence.code).join(Licence, col(Licence.id) == Assignment.licence_id)
-             .where(Assignment.user_id == user.id, col(Assignment.released_at).is_(None)))
-    if codes is not None:
-        query = query.where(col(Licence.code).in_(codes))
-    rows = session.exec(query.order_by(Licence.code)).all()
+def _release(session: Session, account: Account, user: Any, codes: list[str] | None, *, now: datetime) -> list[str]:
+    """End the user's open assignments of these licence codes (every one: None), by code; their codes."""
+    ex = Executor.of(session)
+    rows = [(aid, code) for aid, code in ex.rows(statements.seats().held_by, {"user": user.id})
+            if codes is None or code in codes]
     if rows:
-        session.execute(update(Assignment).where(col(Assignment.id).in_([r[0] for r in rows]))
-                        .values(released_at=now))
-    return [r[1] for r in rows]
+        ex.many(statements.seats().release, [{"id": aid, "at": now} for aid, _ in rows])
+    return [code for _, code in rows]
 
 
 def cancel_waiting(session: Session, *, slug: str, email: str, code: str, actor: Actor, now: datetime,

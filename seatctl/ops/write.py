@@ -48,9 +48,13 @@ def for_write(session: Session, slug: str, *, actor: Actor, now: datetime, books
     `lock=False` is for a quote, whose transaction is rolled back."""
     account = find_account(session, slug)
     payer = invoicing_account(session, account)
-    find_account(session, payer.slug, lock=lock)  # the invoicing account first: the order closes take
-    if payer is not account:
-        find_account(session, slug, lock=lock)
+    # PostgreSQL: row locks, the invoicing account first (the order closes take), each row read again
+    # under its lock. SQLite: the transaction began with the whole file's write lock (BEGIN IMMEDIATE),
+    # so what was just read cannot have changed; reading it again cost a query a write.
+    if lock and session.get_bind().dialect.name != "sqlite":
+        find_account(session, payer.slug, lock=True)
+        if payer is not account:
+            find_account(session, slug, lock=True)
     close_due(session, payer, now=now, books=books, actor=actor, automatic=True)
     if not allow_closed:
         require_open(account)

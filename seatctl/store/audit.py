@@ -30,6 +30,9 @@ def row(
     }
 
 
+FEW = 8  # rows written on the fast executor; more go through SQLAlchemy (one statement on PostgreSQL)
+
+
 @functools.cache
 def _insert_event() -> Any:
     return Event.__table__.insert()
@@ -43,7 +46,13 @@ def insert_rows(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     if isinstance(conn, Session):
         conn.flush()
         conn = conn.connection()
-    conn.execute(_insert_event(), rows)
+    if len(rows) <= FEW:  # a command's own few events: the fast executor (~0.1 ms less a write)
+        from seatctl.store import statements
+        from seatctl.store.executor import Executor
+
+        Executor(conn).many(statements.seats().events, rows)
+    else:  # thousands (sync, imports): SQLAlchemy's multi-row inserts, fewer round trips on PostgreSQL
+        conn.execute(_insert_event(), rows)
 
 
 def record(session: Session, **event: Any) -> None:
@@ -51,15 +60,11 @@ def record(session: Session, **event: Any) -> None:
     session.add(Event(**row(**event)))
 
 
-@functools.cache
-def _latest_at() -> Any:
-    from sqlalchemy import select
-
-    table = Event.__table__
-    return select(table.c.at).order_by(table.c.id.desc()).limit(1)
-
-
 def latest_at(conn: Connection | Session) -> datetime | None:
     """The instant of the ledger's latest event (the one written last: the highest id)."""
-    value = conn.execute(_latest_at()).scalar()
+    from seatctl.store import statements
+    from seatctl.store.executor import Executor
+
+    row = (Executor.of(conn) if isinstance(conn, Session) else Executor(conn)).first(statements.seats().latest_at, {})
+    value = row[0] if row is not None else None
     return value if isinstance(value, datetime) or value is None else None

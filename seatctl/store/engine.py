@@ -278,10 +278,26 @@ def _faulted(err: exc.DBAPIError) -> Exception:
     return _translate(err) if isinstance(err, exc.OperationalError) else err
 
 
+_REVISION = "SELECT version_num FROM alembic_version"
+
+
 def stored_revision(engine: Engine) -> str | None:
+    """The ledger's schema revision (None: no schema). Read on the DB-API cursor (`batch` and `shell`
+    check it before every line; SQLAlchemy's execution layer cost several times the query), its
+    errors raised as SQLAlchemy's, as `conn.execute` would."""
     try:
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(_REVISION)
+                row = cursor.fetchone()
+            except conn.dialect.loaded_dbapi.Error as err:
+                raise exc.DBAPIError.instance(_REVISION, None, err, conn.dialect.loaded_dbapi.Error,
+                                              dialect=conn.dialect) from err
+            finally:
+                cursor.close()
     except exc.OperationalError as err:
         if "no such table" in str(err.orig):
             return None

@@ -227,3 +227,61 @@ def create_counter(dialect: str) -> Any:
     n = invoice_counter_table
     return upsert(n).values(series=bindparam("s"), year=bindparam("y"), last=literal_column("0", Integer)
                             ).on_conflict_do_nothing()
+
+
+@functools.cache
+def seats() -> SimpleNamespace:
+    """The statements of assign and release (`ops/seats.py`), of the waitlist's hook after a release,
+    and of what every write command reads first (its operator's role, the ledger's settings, the latest
+    event's instant): each a single Core statement on the fast executor, where the ORM cost ~0.2 ms a
+    statement and a `batch` of assign/release lines runs a dozen a line."""
+    from seatctl.store.tables import app_user_table, operator_table, setting_table  # (here: the imports above are the close's)
+
+    h, s, w, u, lic = assignment_table, seat_table, waitlist_table, app_user_table, licence_table
+    acct: Any = bindparam("acct")
+    licence: Any = bindparam("licence")
+    # A seat is held while an assignment of it is open: one probe of the open-seat index per seat, so the
+    # cost follows the account's seats, not its assignment history (which grows with every release).
+    held_seat = core_select(h.c.id).where(h.c.seat_id == s.c.id, h.c.released_at.is_(None)).exists()
+    return SimpleNamespace(
+        operator_role=core_select(operator_table.c.role).where(operator_table.c.name == bindparam("name")),
+        settings=core_select(setting_table.c.key, setting_table.c.value),
+        latest_at=core_select(event_table.c.at).where(
+            event_table.c.id == core_select(func.max(event_table.c.id)).scalar_subquery()),
+        account=core_select(account_table).where(account_table.c.slug == bindparam("slug")),
+        licence=core_select(lic.c.id, lic.c.code).where(lic.c.code == bindparam("code")),
+        user=core_select(u.c.id, u.c.email, u.c.status).where(u.c.account_id == acct, u.c.email == bindparam("email")),
+        # Owned, uncancelled seats nobody holds, oldest first (`ops/lookup.free_seat_ids`).
+        free=core_select(s.c.id).where(s.c.account_id == acct, s.c.licence_id == licence, s.c.cancelled_at.is_(None),
+                                       ~held_seat).order_by(s.c.id)
+        .limit(bindparam("limit")).offset(bindparam("skip")),  # skip 0 (a literal offset would be a bind SQLite adds)
+        assign=insert(h),
+        # A user's open assignments with their licence codes, by code (what a release may take back).
+        held_by=core_select(h.c.id, lic.c.code).join_from(h, lic, lic.c.id == h.c.licence_id)
+        .where(h.c.user_id == bindparam("user"), h.c.released_at.is_(None)).order_by(lic.c.code),
+        release=update(h).where(h.c.id == bindparam("id")).values(released_at=bindparam("at")),
+        # An account's waiting requests, oldest first (`ops/waitlist.open_requests`).
+        waiting=core_select(w.c.id, w.c.user_id, w.c.licence_id, w.c.requested_at, w.c.requested_by)
+        .where(w.c.account_id == acct, w.c.resolved_at.is_(None)).order_by(w.c.id),
+        events=insert(event_table),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def users_by_email(count: int) -> Any:
+    """An account's users (id, email, status) with one of `count` e-mails (bind parameters email0 …):
+    assign reads its users 500 at a time (`ops/seats.py`)."""
+    from seatctl.store.tables import app_user_table as u
+
+    return core_select(u.c.id, u.c.email, u.c.status).where(
+        u.c.account_id == bindparam("acct"), u.c.email.in_([bindparam(f"email{i}") for i in range(count)]))
+
+
+@functools.lru_cache(maxsize=8)
+def held_by_users(count: int) -> Any:
+    """The open assignments (user, licence) of `count` users (bind parameters user0 …): what assign finds
+    already held, on the open-assignment index (a user is in one account; naming the account would
+    make SQLite scan that account's whole assignment history instead)."""
+    h = assignment_table
+    return core_select(h.c.user_id, h.c.licence_id).where(
+        h.c.user_id.in_([bindparam(f"user{i}") for i in range(count)]), h.c.released_at.is_(None))
