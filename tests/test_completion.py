@@ -102,7 +102,9 @@ def test_the_completion_script_of_each_shell(shell, tmp_path):
 
 def test_show_completion_detects_bash_and_the_script_completes_in_bash(acme, tmp_path):
     env = process_env({**acme.env(), "PATH": _bin_path(), "HOME": str(tmp_path)})
-    shown = subprocess.run(["bash", "-c", "seatctl --show-completion"], env=env, capture_output=True, text=True, timeout=60)
+    # (a compound command: bash stays seatctl's parent instead of exec-ing it, whoever started the tests)
+    shown = subprocess.run(["bash", "-c", "seatctl --show-completion && :"], env=env, capture_output=True, text=True,
+                           timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert "complete -o default -F _seatctl_completion seatctl" in shown.stdout
     # the script, sourced by a real bash, asked to complete `seatctl assign acme <Tab>`
@@ -110,7 +112,7 @@ def test_show_completion_detects_bash_and_the_script_completes_in_bash(acme, tmp
                           'COMP_CWORD=3; _seatctl_completion seatctl; printf "%s\\n" "${COMPREPLY[@]}"'],
                          env=env, capture_output=True, text=True, timeout=60)
     assert run.stdout.split() == ["ana@example.com", "bob@example.com"], run.stderr
-    installed = subprocess.run(["bash", "-c", "seatctl --install-completion"], env=env, capture_output=True, text=True,
+    installed = subprocess.run(["bash", "-c", "seatctl --install-completion && :"], env=env, capture_output=True, text=True,
                                timeout=60)
     assert installed.returncode == 0, installed.stderr
     assert "_SEATCTL_COMPLETE=complete_bash" in (tmp_path / ".bash_completions" / "seatctl.sh").read_text()
