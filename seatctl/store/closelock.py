@@ -1,7 +1,7 @@
 """One `cycle close` at a time on a SQLite ledger: an exclusive OS lock (flock) on a file beside it.
 
 SQLite's busy handler retries a blocked `BEGIN IMMEDIATE` after sleeps of up to 100 ms, and a close
-leaves the write lock for microseconds between its per-account transactions, so a second close started
+leaves the write lock for microseconds between its transactions (a group of accounts each), so a second close started
 meanwhile almost never gets in and exits 6 after `busy_timeout`. With this lock the second waits, in
 the kernel, for the first to end (however long it runs), then finds nothing due.
 
@@ -17,7 +17,7 @@ twice either way). PostgreSQL needs none: its closes share the accounts (SKIP LO
 The same busy handler would make an operator's write (`seatctl assign`) wait out `busy_timeout` behind a
 long close, so writers and the close take turns at the write lock through a second file,
 `LEDGER.close-turn` (`turn`): a writer holds it shared while its `BEGIN IMMEDIATE` waits, the close holds
-it exclusive around its own; so after each account the close waits until every writer already waiting
+it exclusive around its own; so after each transaction the close waits until every writer already waiting
 has the write lock, and a writer that comes while the close is taking the lock waits for that one
 transaction. Nobody waiting costs the close two flock calls per transaction. Writers never create the
 file: until a close has run there is nothing to take turns with.
