@@ -413,8 +413,15 @@ def due_accounts(session: Session, *, now: datetime, slug: str | None = None) ->
 def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug: str | None = None,
               dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[CloseRow]:
     """The cron job: the due accounts' ended periods, oldest first, up to `GROUP` account periods a
-    transaction (`_close_group`; a dry run rolls back one big one)."""
+    transaction (`_close_group`; a dry run rolls back one big one). On SQLite one close runs at a time
+    (`store/closelock.py`): a second waits, then reads what is due (nothing, once the first is done)."""
     actor.require("billing", "close billing cycles")
+    with nullcontext() if dry_run else one_close_at_a_time(engine):
+        return _close_all(engine, now=now, books=books, actor=actor, slug=slug, dry_run=dry_run, progress=progress)
+
+
+def _close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug: str | None,
+               dry_run: bool, progress: Callable[[int, int], None] | None) -> list[CloseRow]:
     with db.read(engine) as session:
         now = clock.not_before(audit.latest_at(session), now)  # time never runs backwards (SPEC §8)
         due = due_accounts(session, now=now, slug=slug)
@@ -436,7 +443,7 @@ def close_all(engine: Engine, *, now: datetime, books: Books, actor: Actor, slug
         return rows
     shared = engine.dialect.name == "postgresql"
     order = [account_id for account_id, _ in due]
-    with _translated(shared), one_close_at_a_time(engine), engine.connect() as conn, _checkpoints_apart(conn):
+    with _translated(shared), engine.connect() as conn, _checkpoints_apart(conn):
         conn.execution_options(seatctl_write=True)  # each transaction takes the write lock first
         ex = Executor(conn)
         closed: dict[int, list[CloseRow]] = {}  # per due account
