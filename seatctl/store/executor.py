@@ -80,6 +80,14 @@ def _unnest_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ..
 
 
 @functools.lru_cache(maxsize=256)
+def _insert(table: Table, returning: tuple[str, ...] = ()) -> Any:
+    """A plain INSERT into the table (its columns given when run), built once per table (the executor's
+    compiled statements are cached by the statement)."""
+    stmt = insert(table)
+    return stmt.returning(*[table.c[k] for k in returning]) if returning else stmt
+
+
+@functools.lru_cache(maxsize=256)
 def _update_by(table: Table, key: str, keys: tuple[str, ...], unnest: bool) -> Any:
     """An UPDATE of the columns `keys` of the rows whose `key` is given: PostgreSQL, every row in one
     statement (`UPDATE … FROM unnest(…)`); elsewhere one row a statement (parameters `v_KEY`)."""
@@ -179,8 +187,8 @@ class Executor:
 
     def insert_rows(self, table: Table, rows: list[dict[str, Any]], *, returning: tuple[str, ...] = ()) -> list[Any]:
         """Insert rows (all with the same keys) into a table; with `returning`, those columns of each row
-        inserted, in the order given. PostgreSQL: one `INSERT … SELECT … FROM unnest(…)` (one parameter a
-        column); elsewhere one INSERT a row."""
+        inserted (on PostgreSQL in no promised order: match them by a key). PostgreSQL: one `INSERT …
+        SELECT … FROM unnest(…)` (one parameter a column); elsewhere one INSERT a row."""
         if not rows:
             return []
         keys = tuple(rows[0])
@@ -193,11 +201,10 @@ class Executor:
             assert len(found) == len(rows)
             return cast("list[Any]", found)
         if not returning:
-            p = _prepare(self.dialect, insert(table), keys)
+            p = _prepare(self.dialect, _insert(table), keys)
             self._run(p.sql, [self._params(p, r) for r in rows], True)
             return []
-        stmt = insert(table).returning(*[table.c[k] for k in returning])
-        return [self.first(stmt, r, insert=True) for r in rows]
+        return [self.first(_insert(table, returning), r, insert=True) for r in rows]
 
     def update_rows(self, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
         """Set the other columns given of each row whose `key` column is given (all rows with the same keys).
