@@ -4,7 +4,7 @@ and nothing changed."""
 from __future__ import annotations
 
 import pytest
-from support import one_error_line
+from support import one_error_line, with_ana
 
 NOW = "2026-11-16T10:00:00Z"
 
@@ -12,10 +12,7 @@ NOW = "2026-11-16T10:00:00Z"
 @pytest.fixture
 def acme(acme):
     """acme (monthly from 1 Nov) with user ana and one base seat; the clock at 16 Nov."""
-    acme.now = NOW
-    acme.ok("user", "add", "acme", "ana@example.com")
-    acme.ok("buy", "acme", "base", "1", "--yes")
-    return acme
+    return with_ana(acme, NOW)
 
 
 def snapshot(cli):

@@ -5,7 +5,7 @@ an import's audit trail and progress bar."""
 from __future__ import annotations
 
 import pytest
-from support import one_error_line, process_env
+from support import one_error_line, process_env, with_ana
 
 NOW = "2026-11-16T10:00:00Z"
 
@@ -13,10 +13,7 @@ NOW = "2026-11-16T10:00:00Z"
 @pytest.fixture
 def acme(acme):
     """acme (monthly from 1 Nov) with user ana and one base seat; the clock at 16 Nov."""
-    acme.now = NOW
-    acme.ok("user", "add", "acme", "ana@example.com")
-    acme.ok("buy", "acme", "base", "1", "--yes")
-    return acme
+    return with_ana(acme, NOW)
 
 
 def emails(cli, slug="acme"):

@@ -91,17 +91,24 @@ def test_a_currency_change_waits_for_an_open_first_invoice_then_is_refused(pg):
     assert currencies(cli) == ("EUR", {"EUR"})
 
 
-def test_a_first_purchase_waits_for_an_open_currency_change_then_exits_6_and_a_rerun_bills_in_it(pg):
-    cli, watcher = pg
+def _buy_during_open_change(cli, watcher, currency: str, role: str):  # type: ignore[no-untyped-def]
+    """`buy acme base 1 --yes` as `role`, started while the owner's change of the currency to `currency`
+    is written but not committed; returns the process and its output once the change has committed."""
     engine = db.open_ledger(db.Location(cli.location("alice")))
     try:
         with db.write(engine) as session:  # the owner's change, not yet committed
-            settings.set_setting(session, "currency", "USD", actor=Actor("alice", "owner"), now=AT)
-            purchase = spawn(["buy", "acme", "base", "1", "--yes"], cli.env("cron"))
-            until_waiting(watcher, "cron", purchase)
+            settings.set_setting(session, "currency", currency, actor=Actor("alice", "owner"), now=AT)
+            buy = spawn(["buy", "acme", "base", "1", "--yes"], cli.env(role))
+            until_waiting(watcher, role, buy)
     finally:
         engine.dispose()
-    out, err = purchase.communicate(timeout=WAIT)
+    out, err = buy.communicate(timeout=WAIT)
+    return buy, out, err
+
+
+def test_a_first_purchase_waits_for_an_open_currency_change_then_exits_6_and_a_rerun_bills_in_it(pg):
+    cli, watcher = pg
+    purchase, out, err = _buy_during_open_change(cli, watcher, "USD", "cron")
     assert purchase.returncode == 6, out + err
     assert "currency changed from EUR to USD" in one_error_line(err)
     assert cli.json("invoice", "list") == [] and cli.json("order", "list", "--all") == []  # nothing written
@@ -113,15 +120,7 @@ def test_an_operator_s_order_waits_for_an_open_currency_change_too(pg):
     """An operator files a pending order (its quote is stored in minor units, so it freezes the currency
     like an invoice): the role holds no UPDATE on the settings, and still takes its turn."""
     cli, watcher = pg
-    engine = db.open_ledger(db.Location(cli.location("alice")))
-    try:
-        with db.write(engine) as session:
-            settings.set_setting(session, "currency", "JPY", actor=Actor("alice", "owner"), now=AT)
-            request = spawn(["buy", "acme", "base", "1", "--yes"], cli.env("olivia"))
-            until_waiting(watcher, "olivia", request)
-    finally:
-        engine.dispose()
-    out, err = request.communicate(timeout=WAIT)
+    request, out, err = _buy_during_open_change(cli, watcher, "JPY", "olivia")
     assert request.returncode == 6, out + err
     assert "currency changed from EUR to JPY" in one_error_line(err)
     assert cli.json("order", "list", "--all") == []

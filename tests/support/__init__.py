@@ -22,11 +22,12 @@ from support.ledger import (
     show_invoice,
     standard_ledger,
     status,
+    with_ana,
 )
 from support.processes import process_env, run_process, spawn
 
 __all__ = [
     "PG_ROLES", "START", "Result", "Seatctl", "add_account", "backends", "build_template", "close", "copy_ledger",
     "copy_of", "give", "invoices", "isolated", "one_error_line", "pg_schema", "process_env", "run_process",
-    "show_invoice", "spawn", "standard_ledger", "status",
+    "show_invoice", "spawn", "standard_ledger", "status", "with_ana",
 ]

@@ -31,6 +31,14 @@ def add_account(cli: Seatctl, slug: str = "acme", *extra: str, name: str | None 
                   *extra, now=now)
 
 
+def with_ana(cli: Seatctl, now: str) -> Seatctl:
+    """acme with user ana and one base seat, the clock then at `now` (the bad-input modules' ledger)."""
+    cli.now = now
+    cli.ok("user", "add", "acme", "ana@example.com")
+    cli.ok("buy", "acme", "base", "1", "--yes")
+    return cli
+
+
 def give(cli: Seatctl, slug: str, n: int, code: str = "base", now: str | None = None, start: int = 0) -> list[str]:
     """Users u{start}..u{start+n-1}@SLUG.io, each holding one seat of `code` (one import, one CSV assignment)."""
     emails = [f"u{i}@{slug}.io" for i in range(start, start + n)]
